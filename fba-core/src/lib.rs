@@ -1,0 +1,21 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+mod bump;
+mod exhaustion;
+mod fixed;
+mod stats;
+mod text;
+mod thread_safe;
+
+pub use allocator_api2::alloc::{AllocError, Allocator};
+pub use exhaustion::{BudgetExceeded, Exhaustion};
+pub use fixed::FixedBufferAllocator;
+pub use stats::Stats;
+pub use thread_safe::ThreadSafeFixedBufferAllocator;
+
+#[cfg(test)]
+mod testing;

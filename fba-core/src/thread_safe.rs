@@ -1,0 +1,752 @@
+//! [`ThreadSafeFixedBufferAllocator`]: the fixed buffer allocator for blocks
+//! shared between threads, bumping with compare-and-swap instead of a lock.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+
+use allocator_api2::alloc::{AllocError, Allocator};
+
+use crate::bump::{dangling, is_aligned_to, place, pointer_at};
+use crate::exhaustion::exhausted;
+use crate::{BudgetExceeded, Exhaustion, Stats, text};
+
+// Every change of `end` that hands bytes over (a free that rewinds, a shrink
+// of the last block) releases them, and every change that takes bytes (an
+// allocation, an in-place grow) acquires them, so what one thread wrote into
+// a block happens before another thread gets the same bytes.
+const TAKE: Ordering = Ordering::AcqRel;
+const LOOK: Ordering = Ordering::Relaxed;
+
+/// The `Sync` fixed buffer allocator: the semantics of
+/// [`FixedBufferAllocator`], shared by any number of threads.
+///
+/// The end of the used region moves by compare-and-swap. Unlike Zig's
+/// thread-safe allocator, which never frees and tries a resize once, a free
+/// or resize of the most recent block retries until it either happens or the
+/// block is no longer the most recent one: no free is lost and no resize is
+/// reported that did not happen.
+///
+/// Statistics read while other threads allocate are each exact at some
+/// moment, not necessarily the same moment.
+///
+/// [`FixedBufferAllocator`]: crate::FixedBufferAllocator
+///
+/// # Examples
+///
+/// ```
+/// use core::mem::MaybeUninit;
+/// use allocator_api2::vec::Vec;
+/// use fba_core::ThreadSafeFixedBufferAllocator;
+///
+/// let mut memory = [MaybeUninit::uninit(); 4096];
+/// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+/// std::thread::scope(|s| {
+///     for worker in 0..4u64 {
+///         let alloc = &alloc;
+///         s.spawn(move || {
+///             let mut squares = Vec::new_in(alloc);
+///             squares.extend((0..10).map(|i| i * worker));
+///             assert_eq!(squares[9], 9 * worker);
+///         });
+///     }
+/// });
+/// assert_eq!(alloc.stats().live_allocations, 0);
+/// ```
+#[repr(C)]
+pub struct ThreadSafeFixedBufferAllocator<'buf> {
+    /// The buffer's first byte; every block's pointer is derived from it.
+    base: NonNull<u8>,
+    capacity: usize,
+    /// Bytes in use (Zig's `end_index`). An offset rather than an address, so
+    /// that `new` can be a `const fn` and the allocator a `static`.
+    end: AtomicUsize,
+    /// The largest `end` seen when `end` last moved back (see
+    /// `FixedBufferAllocator`).
+    high_water: AtomicUsize,
+    allocations: AtomicUsize,
+    deallocations: AtomicUsize,
+    lost: AtomicUsize,
+    released: AtomicUsize,
+    failed: AtomicUsize,
+    exhaustion: AtomicU8,
+    first_failure: FirstFailure,
+    _buffer: PhantomData<&'buf mut [MaybeUninit<u8>]>,
+}
+
+// SAFETY: the allocator is the only user of the buffer it borrows mutably,
+// every piece of its own state is atomic, and blocks are handed out to one
+// owner at a time with acquire/release ordering on the end of the used
+// region (see `TAKE`).
+unsafe impl Send for ThreadSafeFixedBufferAllocator<'_> {}
+// SAFETY: as for `Send`: all shared state is atomic.
+unsafe impl Sync for ThreadSafeFixedBufferAllocator<'_> {}
+
+impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
+    /// Creates an allocator that hands out the bytes of `buffer`.
+    ///
+    /// It is a `const fn`, so the allocator can be a `static`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use core::mem::MaybeUninit;
+    /// use fba_core::ThreadSafeFixedBufferAllocator;
+    ///
+    /// static mut HEAP: [MaybeUninit<u8>; 1024] = [MaybeUninit::uninit(); 1024];
+    /// // SAFETY: the allocator is the only user of `HEAP`.
+    /// static ALLOC: ThreadSafeFixedBufferAllocator<'static> =
+    ///     ThreadSafeFixedBufferAllocator::new(unsafe { &mut *(&raw mut HEAP) });
+    ///
+    /// assert_eq!(ALLOC.alloc_str("shared").unwrap(), "shared");
+    /// assert_eq!(ALLOC.capacity(), 1024);
+    /// ```
+    pub const fn new(buffer: &'buf mut [MaybeUninit<u8>]) -> Self {
+        let capacity = buffer.len();
+        // SAFETY: a slice's pointer is never null.
+        let base = unsafe { NonNull::new_unchecked(buffer.as_mut_ptr().cast::<u8>()) };
+        ThreadSafeFixedBufferAllocator {
+            base,
+            capacity,
+            end: AtomicUsize::new(0),
+            high_water: AtomicUsize::new(0),
+            allocations: AtomicUsize::new(0),
+            deallocations: AtomicUsize::new(0),
+            lost: AtomicUsize::new(0),
+            released: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            exhaustion: AtomicU8::new(Exhaustion::Error.to_u8()),
+            first_failure: FirstFailure::new(),
+            _buffer: PhantomData,
+        }
+    }
+
+    /// The buffer's size in bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// assert_eq!(ThreadSafeFixedBufferAllocator::new(&mut memory).capacity(), 256);
+    /// ```
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Bytes in use, from the buffer's start to the end of the last block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// alloc.alloc_str("abc").unwrap();
+    /// assert_eq!(alloc.used(), 3);
+    /// ```
+    #[inline]
+    pub fn used(&self) -> usize {
+        self.end.load(LOOK)
+    }
+
+    /// Bytes still free at the end of the buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// alloc.alloc_str("abc").unwrap();
+    /// assert_eq!(alloc.remaining(), 253);
+    /// ```
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.capacity - self.used()
+    }
+
+    /// The most bytes that have been in use at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// use allocator_api2::boxed::Box;
+    ///
+    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// drop(Box::new_in([0u64; 8], &alloc));
+    /// assert_eq!((alloc.used(), alloc.high_water_mark()), (0, 64));
+    /// ```
+    #[inline]
+    pub fn high_water_mark(&self) -> usize {
+        // Read `end` first: a free folds the old end into `high_water` before
+        // moving `end` back, so no moment is missed.
+        let end = self.end.load(Ordering::Acquire);
+        self.high_water.load(Ordering::Acquire).max(end)
+    }
+
+    /// A snapshot of the allocator's statistics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// alloc.alloc_str("a").unwrap();
+    /// alloc.alloc_slice_copy(&[7u32]).unwrap(); // 3 bytes of padding, then 4
+    /// let stats = alloc.stats();
+    /// assert_eq!((stats.used, stats.live_bytes, stats.allocations), (8, 5, 2));
+    /// ```
+    pub fn stats(&self) -> Stats {
+        let high_water_mark = self.high_water_mark();
+        let used = self.used();
+        let lost = self.lost.load(LOOK);
+        let deallocations = self.deallocations.load(LOOK);
+        let released = self.released.load(LOOK);
+        let allocations = self.allocations.load(LOOK);
+        Stats {
+            capacity: self.capacity,
+            used,
+            high_water_mark,
+            allocations,
+            deallocations,
+            failed_allocations: self.failed.load(LOOK),
+            live_allocations: allocations.saturating_sub(deallocations + released),
+            live_bytes: used.saturating_sub(lost),
+        }
+    }
+
+    /// The first allocation that did not fit, if any has failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 4];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// assert!(alloc.alloc_str("hello").is_err());
+    /// assert_eq!(alloc.first_failure().unwrap().layout.size(), 5);
+    /// ```
+    #[inline]
+    pub fn first_failure(&self) -> Option<BudgetExceeded> {
+        self.first_failure.get(self.capacity)
+    }
+
+    /// Makes the whole buffer free again; `&mut self` proves that no block is
+    /// still in use. The high-water mark and the counts are kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// alloc.alloc_str("first round").unwrap();
+    /// alloc.reset();
+    /// assert_eq!((alloc.used(), alloc.high_water_mark()), (0, 11));
+    /// ```
+    pub fn reset(&mut self) {
+        let end = *self.end.get_mut();
+        let high_water = self.high_water.get_mut();
+        *high_water = (*high_water).max(end);
+        *self.end.get_mut() = 0;
+        *self.lost.get_mut() = 0;
+        *self.released.get_mut() = *self.allocations.get_mut() - *self.deallocations.get_mut();
+    }
+
+    /// Whether `ptr` points into the buffer (Zig's `ownsPtr`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// let name = alloc.alloc_str("Ada").unwrap();
+    /// assert!(alloc.owns(name.as_ptr()));
+    /// assert!(!alloc.owns("Ada".as_ptr()));
+    /// ```
+    #[inline]
+    pub fn owns(&self, ptr: *const u8) -> bool {
+        ptr.addr().wrapping_sub(self.base_addr()) < self.capacity
+    }
+
+    /// The policy applied when an allocation does not fit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::{Exhaustion, ThreadSafeFixedBufferAllocator};
+    /// let mut memory = [MaybeUninit::uninit(); 16];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// assert_eq!(alloc.exhaustion(), Exhaustion::Error);
+    /// ```
+    #[inline]
+    pub fn exhaustion(&self) -> Exhaustion {
+        Exhaustion::from_u8(self.exhaustion.load(LOOK))
+    }
+
+    /// Sets the policy applied when an allocation does not fit, for every
+    /// thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// use fba_core::{BudgetExceeded, Exhaustion, ThreadSafeFixedBufferAllocator};
+    ///
+    /// let mut memory = [MaybeUninit::uninit(); 16];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// alloc.set_exhaustion(Exhaustion::Panic);
+    /// let result = std::thread::scope(|s| s.spawn(|| alloc.alloc_str("too long for 16 bytes")).join());
+    /// let failure = result.unwrap_err().downcast::<BudgetExceeded>().unwrap();
+    /// assert_eq!(failure.layout.size(), 21);
+    /// ```
+    #[inline]
+    pub fn set_exhaustion(&self, policy: Exhaustion) {
+        self.exhaustion.store(policy.to_u8(), LOOK);
+    }
+
+    /// Copies `items` into a new block (Zig's `dupe`).
+    ///
+    /// # Errors
+    ///
+    /// `AllocError` when the copy does not fit (under [`Exhaustion::Error`]).
+    ///
+    /// # Panics
+    ///
+    /// With a [`BudgetExceeded`] payload when it does not fit under
+    /// [`Exhaustion::Panic`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 64];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// assert_eq!(alloc.alloc_slice_copy(&[1u16, 2, 3]).unwrap(), &[1, 2, 3]);
+    /// ```
+    #[inline]
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "each call returns a new block, disjoint from all others, as an arena does"
+    )]
+    pub fn alloc_slice_copy<T: Copy>(&self, items: &[T]) -> Result<&mut [T], AllocError> {
+        let block = text::copy_into(self, items)?;
+        // SAFETY: the block is new, holds `items.len()` initialised `T`s and
+        // is never handed out again while `self` is borrowed.
+        Ok(unsafe { &mut *block.as_ptr() })
+    }
+
+    /// Copies `text` into a new block.
+    ///
+    /// # Errors
+    ///
+    /// `AllocError` when the copy does not fit (under [`Exhaustion::Error`]).
+    ///
+    /// # Panics
+    ///
+    /// With a [`BudgetExceeded`] payload when it does not fit under
+    /// [`Exhaustion::Panic`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 64];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// assert_eq!(alloc.alloc_str("Ada").unwrap(), "Ada");
+    /// ```
+    #[inline]
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "each call returns a new block, disjoint from all others, as an arena does"
+    )]
+    pub fn alloc_str(&self, text: &str) -> Result<&mut str, AllocError> {
+        let bytes = self.alloc_slice_copy(text.as_bytes())?;
+        // SAFETY: the bytes were copied from a `str`.
+        Ok(unsafe { core::str::from_utf8_unchecked_mut(bytes) })
+    }
+
+    /// Formats `args` into a new block (Zig's `allocPrint`).
+    ///
+    /// Other threads may allocate meanwhile, so the free end cannot be
+    /// reserved for the text as [`FixedBufferAllocator::alloc_fmt`] does:
+    /// this formats twice, once to measure and once into a block of exactly
+    /// that size.
+    ///
+    /// [`FixedBufferAllocator::alloc_fmt`]: crate::FixedBufferAllocator::alloc_fmt
+    ///
+    /// # Errors
+    ///
+    /// `AllocError` when the text does not fit (under [`Exhaustion::Error`]).
+    ///
+    /// # Panics
+    ///
+    /// With a [`BudgetExceeded`] payload when it does not fit under
+    /// [`Exhaustion::Panic`]; as `format!` does, when a formatting trait
+    /// returns an error of its own; and when the values format longer the
+    /// second time than the first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::ThreadSafeFixedBufferAllocator;
+    /// let mut memory = [MaybeUninit::uninit(); 64];
+    /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// let text = alloc.alloc_fmt(format_args!("{} + {} = {}", 2, 2, 2 + 2)).unwrap();
+    /// assert_eq!(text, "2 + 2 = 4");
+    /// ```
+    #[expect(
+        clippy::mut_from_ref,
+        reason = "each call returns a new block, disjoint from all others, as an arena does"
+    )]
+    pub fn alloc_fmt(&self, args: fmt::Arguments<'_>) -> Result<&mut str, AllocError> {
+        if let Some(literal) = args.as_str() {
+            return self.alloc_str(literal);
+        }
+        let mut counter = text::SliceWriter::new(dangling(1), 0);
+        let outcome = fmt::write(&mut counter, args);
+        let len = counter.finish(outcome).unwrap_or_else(|len| len);
+        if len == 0 {
+            return Ok(<&mut str>::default());
+        }
+        let layout = text::byte_layout(len);
+        let block = self.allocate_block(layout)?;
+        let mut writer = text::SliceWriter::new(block, len);
+        let outcome = fmt::write(&mut writer, args);
+        let written = match writer.finish(outcome) {
+            Ok(written) => written,
+            Err(_) => {
+                // SAFETY: the block was just allocated with `layout`.
+                unsafe { self.deallocate_block(block, layout) };
+                panic!("a value formatted longer the second time than the first");
+            }
+        };
+        // SAFETY: the writer filled `written <= len` bytes of the new block
+        // with the UTF-8 of whole `str`s; any rest is given back by shrinking.
+        unsafe {
+            if written < len {
+                self.shrink_block(block, layout, text::byte_layout(written))?;
+            }
+            Ok(core::str::from_utf8_unchecked_mut(
+                core::slice::from_raw_parts_mut(block.as_ptr(), written),
+            ))
+        }
+    }
+
+    #[inline(always)]
+    fn base_addr(&self) -> usize {
+        self.base.as_ptr().addr()
+    }
+
+    /// Folds `end`, a value `end` has had, into the high-water mark.
+    #[inline(always)]
+    fn fold_high_water(&self, end: usize) {
+        if end > self.high_water.load(LOOK) {
+            self.high_water.fetch_max(end, Ordering::Release);
+        }
+    }
+
+    /// Records a failed allocation of `layout` at `used` bytes in use and
+    /// applies the policy.
+    #[cold]
+    #[inline(never)]
+    fn fail(&self, layout: Layout, used: usize) -> AllocError {
+        self.failed.fetch_add(1, LOOK);
+        let failure = BudgetExceeded {
+            layout,
+            used,
+            capacity: self.capacity,
+        };
+        self.first_failure.record(failure);
+        exhausted(self.exhaustion(), failure)
+    }
+
+    #[inline(always)]
+    fn allocate_block(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        if layout.size() == 0 {
+            return Ok(dangling(layout.align()));
+        }
+        let base = self.base_addr();
+        let limit = base + self.capacity;
+        let mut used = self.end.load(LOOK);
+        loop {
+            let end = base + used;
+            let Some(start) = place(end, limit, layout) else {
+                return Err(self.fail(layout, used));
+            };
+            match self
+                .end
+                .compare_exchange_weak(used, start + layout.size() - base, TAKE, LOOK)
+            {
+                Ok(_) => {
+                    self.allocations.fetch_add(1, LOOK);
+                    if start != end {
+                        self.lost.fetch_add(start - end, LOOK);
+                    }
+                    // SAFETY: `place` put the block inside the buffer.
+                    return Ok(unsafe { pointer_at(self.base, start) });
+                }
+                Err(now) => used = now,
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// `ptr` and `layout` describe a live block of this allocator (or a
+    /// zero-size one).
+    #[inline(always)]
+    unsafe fn deallocate_block(&self, ptr: NonNull<u8>, layout: Layout) {
+        let size = layout.size();
+        if size == 0 {
+            return;
+        }
+        self.deallocations.fetch_add(1, LOOK);
+        let start = ptr.as_ptr().addr() - self.base_addr();
+        let mut used = self.end.load(LOOK);
+        while start + size == used {
+            self.fold_high_water(used);
+            match self.end.compare_exchange_weak(used, start, TAKE, LOOK) {
+                Ok(_) => return,
+                Err(now) => used = now,
+            }
+        }
+        self.lost.fetch_add(size, LOOK);
+    }
+
+    /// # Safety
+    ///
+    /// As [`Allocator::grow`].
+    #[inline(always)]
+    unsafe fn grow_block(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<u8>, AllocError> {
+        if old.size() == 0 {
+            return self.allocate_block(new);
+        }
+        if is_aligned_to(ptr, new.align()) {
+            let extra = new.size() - old.size();
+            if extra == 0 {
+                return Ok(ptr);
+            }
+            let old_end = ptr.as_ptr().addr() - self.base_addr() + old.size();
+            let mut used = self.end.load(LOOK);
+            while old_end == used && extra <= self.capacity - used {
+                match self
+                    .end
+                    .compare_exchange_weak(used, used + extra, TAKE, LOOK)
+                {
+                    Ok(_) => return Ok(ptr),
+                    Err(now) => used = now,
+                }
+            }
+        }
+        let moved = self.allocate_block(new)?;
+        // SAFETY: the old block holds `old.size()` bytes, the new one at least
+        // as many, and the two are disjoint blocks.
+        unsafe {
+            ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), old.size());
+            self.deallocate_block(ptr, old);
+        }
+        Ok(moved)
+    }
+
+    /// # Safety
+    ///
+    /// As [`Allocator::shrink`].
+    #[inline(always)]
+    unsafe fn shrink_block(
+        &self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<u8>, AllocError> {
+        if new.size() == 0 {
+            // SAFETY: the caller's block.
+            unsafe { self.deallocate_block(ptr, old) };
+            return Ok(dangling(new.align()));
+        }
+        if !is_aligned_to(ptr, new.align()) {
+            let moved = self.allocate_block(new)?;
+            // SAFETY: the old block holds at least `new.size()` bytes, and the
+            // two are disjoint blocks.
+            unsafe {
+                ptr::copy_nonoverlapping(ptr.as_ptr(), moved.as_ptr(), new.size());
+                self.deallocate_block(ptr, old);
+            }
+            return Ok(moved);
+        }
+        let freed = old.size() - new.size();
+        if freed == 0 {
+            return Ok(ptr);
+        }
+        let old_end = ptr.as_ptr().addr() - self.base_addr() + old.size();
+        let mut used = self.end.load(LOOK);
+        while old_end == used {
+            self.fold_high_water(used);
+            match self
+                .end
+                .compare_exchange_weak(used, used - freed, TAKE, LOOK)
+            {
+                Ok(_) => return Ok(ptr),
+                Err(now) => used = now,
+            }
+        }
+        self.lost.fetch_add(freed, LOOK);
+        Ok(ptr)
+    }
+}
+
+impl fmt::Debug for ThreadSafeFixedBufferAllocator<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadSafeFixedBufferAllocator")
+            .field("stats", &self.stats())
+            .field("exhaustion", &self.exhaustion())
+            .finish()
+    }
+}
+
+/// The first failed allocation, written once by whichever thread fails first.
+struct FirstFailure {
+    /// `EMPTY`, `WRITING` or `WRITTEN`.
+    state: AtomicU8,
+    size: AtomicUsize,
+    align: AtomicUsize,
+    used: AtomicUsize,
+}
+
+const EMPTY: u8 = 0;
+const WRITING: u8 = 1;
+const WRITTEN: u8 = 2;
+
+impl FirstFailure {
+    const fn new() -> FirstFailure {
+        FirstFailure {
+            state: AtomicU8::new(EMPTY),
+            size: AtomicUsize::new(0),
+            align: AtomicUsize::new(1),
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    fn record(&self, failure: BudgetExceeded) {
+        if self
+            .state
+            .compare_exchange(EMPTY, WRITING, Ordering::Acquire, LOOK)
+            .is_ok()
+        {
+            self.size.store(failure.layout.size(), LOOK);
+            self.align.store(failure.layout.align(), LOOK);
+            self.used.store(failure.used, LOOK);
+            self.state.store(WRITTEN, Ordering::Release);
+        }
+    }
+
+    fn get(&self, capacity: usize) -> Option<BudgetExceeded> {
+        if self.state.load(Ordering::Acquire) != WRITTEN {
+            return None;
+        }
+        let layout = Layout::from_size_align(self.size.load(LOOK), self.align.load(LOOK)).ok()?;
+        Some(BudgetExceeded {
+            layout,
+            used: self.used.load(LOOK),
+            capacity,
+        })
+    }
+}
+
+// SAFETY: as for `&FixedBufferAllocator`: blocks are disjoint regions of the
+// borrowed buffer, which outlives every reference to the allocator; bytes are
+// handed out again only after a free moved the end of the used region back
+// over them (by compare-and-swap, so one thread wins them), or after `reset`,
+// which needs `&mut self`.
+unsafe impl Allocator for &ThreadSafeFixedBufferAllocator<'_> {
+    #[inline]
+    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        let block = (**self).allocate_block(layout)?;
+        Ok(NonNull::slice_from_raw_parts(block, layout.size()))
+    }
+
+    #[inline]
+    fn allocate_zeroed(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
+        let block = (**self).allocate_block(layout)?;
+        // SAFETY: the block is `layout.size()` writable bytes.
+        unsafe { ptr::write_bytes(block.as_ptr(), 0, layout.size()) };
+        Ok(NonNull::slice_from_raw_parts(block, layout.size()))
+    }
+
+    #[inline]
+    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the caller's contract is ours.
+        unsafe { (**self).deallocate_block(ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn grow(
+        &self,
+        ptr: NonNull<u8>,
+        old_layout: Layout,
+        new_layout: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: the caller's contract is ours.
+        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout)? };
+        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
+    }
+
+    #[inline]
+    unsafe fn grow_zeroed(
+        &self,
+        ptr: NonNull<u8>,
+        old_layout: Layout,
+        new_layout: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: the caller's contract is ours.
+        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout)? };
+        // SAFETY: the block holds `new_layout.size()` bytes, the first
+        // `old_layout.size()` of them the old contents.
+        unsafe {
+            ptr::write_bytes(
+                block.as_ptr().add(old_layout.size()),
+                0,
+                new_layout.size() - old_layout.size(),
+            )
+        };
+        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
+    }
+
+    #[inline]
+    unsafe fn shrink(
+        &self,
+        ptr: NonNull<u8>,
+        old_layout: Layout,
+        new_layout: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
+        // SAFETY: the caller's contract is ours.
+        let block = unsafe { (**self).shrink_block(ptr, old_layout, new_layout)? };
+        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
+    }
+}

@@ -1,0 +1,1 @@
+//! The `#[memory_budget(N)]` attribute of the `fba` crate.

@@ -1,0 +1,1 @@
+//! The runtime of `fba`'s memory budget tests.
