@@ -4,19 +4,29 @@
 use core::alloc::Layout;
 use core::ptr::{self, NonNull};
 
-/// Returns the address at which a block of `layout` starts when it is placed
-/// at the first address at or after `end` that is a multiple of its alignment,
-/// or `None` when the block would not end at or before `limit`.
+/// Where a block of `layout` goes when it is placed at the first address at
+/// or after `end` that is a multiple of its alignment: `(start, new_end)`, or
+/// `None` when it would not end at or before `limit`.
 ///
-/// `end <= limit` must hold. No arithmetic here can overflow: the padding is
-/// less than the alignment, and `Layout` guarantees that the size rounded up
-/// to the alignment is at most `isize::MAX`, so padding plus size is below
-/// `2^63`; the room left, `limit - end`, cannot underflow.
+/// The layout's size must not be zero. Nothing here can overflow unnoticed:
+/// `Layout` guarantees that the size rounded up to the alignment is at most
+/// `isize::MAX`, so `mask + size` fits, and every addition to `end` is
+/// checked.
+///
+/// For the layout of a Rust type the size is a multiple of the alignment
+/// (and the layout a constant, so the test folds away). Then the size is
+/// added before rounding down, `new_end = (end + mask + size) & !mask`: one
+/// checked add, one `and` and one compare against `limit`.
 #[inline(always)]
-pub(crate) fn place(end: usize, limit: usize, layout: Layout) -> Option<usize> {
-    let padding = end.wrapping_neg() & (layout.align() - 1);
-    if padding + layout.size() <= limit - end {
-        Some(end + padding)
+pub(crate) fn place(end: usize, limit: usize, layout: Layout) -> Option<(usize, usize)> {
+    let (size, mask) = (layout.size(), layout.align() - 1);
+    let new_end = if size & mask == 0 {
+        end.checked_add(mask + size)? & !mask
+    } else {
+        (end.checked_add(mask)? & !mask).checked_add(size)?
+    };
+    if new_end <= limit {
+        Some((new_end - size, new_end))
     } else {
         None
     }
@@ -59,26 +69,25 @@ mod tests {
 
     #[test]
     fn place_pads_forward_to_the_alignment() {
-        assert_eq!(place(0x1001, 0x2000, layout(4, 8)), Some(0x1008));
-        assert_eq!(place(0x1008, 0x2000, layout(4, 8)), Some(0x1008));
+        assert_eq!(place(0x1001, 0x2000, layout(4, 8)), Some((0x1008, 0x100c)));
+        assert_eq!(place(0x1008, 0x2000, layout(8, 8)), Some((0x1008, 0x1010)));
     }
 
     #[test]
     fn place_accepts_a_block_that_ends_exactly_at_the_limit() {
-        assert_eq!(place(0x1000, 0x1010, layout(16, 1)), Some(0x1000));
+        assert_eq!(place(0x1000, 0x1010, layout(16, 1)), Some((0x1000, 0x1010)));
         assert_eq!(place(0x1000, 0x1010, layout(17, 1)), None);
     }
 
     #[test]
     fn place_counts_the_padding_against_the_room_left() {
-        assert_eq!(place(0x1001, 0x1010, layout(8, 8)), Some(0x1008));
+        assert_eq!(place(0x1001, 0x1010, layout(8, 8)), Some((0x1008, 0x1010)));
         assert_eq!(place(0x1001, 0x1010, layout(9, 8)), None);
     }
 
     #[test]
     fn place_does_not_overflow_at_the_largest_layouts() {
-        let huge_align = layout(0, 1 << 62);
-        assert_eq!(place(0x1001, 0x2000, huge_align), None);
+        assert_eq!(place(0x1001, 0x2000, layout(1 << 62, 1 << 62)), None);
         let huge_size = layout(isize::MAX as usize, 1);
         assert_eq!(place(usize::MAX - 8, usize::MAX, huge_size), None);
         let end = usize::MAX - 8;

@@ -521,10 +521,10 @@ impl<'buf> FixedBufferAllocator<'buf> {
             return Ok(dangling(layout.align()));
         }
         let end = self.end.get();
-        let Some(start) = place(end, self.limit, layout) else {
+        let Some((start, new_end)) = place(end, self.limit, layout) else {
             return Err(self.fail(layout));
         };
-        self.end.set(start + layout.size());
+        self.end.set(new_end);
         self.allocations.set(self.allocations.get() + 1);
         if start != end {
             self.lost.set(self.lost.get() + (start - end));
@@ -798,8 +798,9 @@ mod tests {
             let align = 1usize << shift;
             let block = allocate(&alloc, 3, align);
             assert_eq!(block.as_ptr().addr() % align, 0, "align {align}");
-            // The padding stays used: the block starts at the first multiple.
-            let expected = (1 + align - 1) / align * align - 1;
+            // The block starts at the first multiple of `align` after the
+            // base address, which is one past a multiple of 4096.
+            let expected = 1usize.next_multiple_of(align) - 1;
             assert_eq!(offset(&alloc, block), expected, "align {align}");
             alloc.reset();
         }

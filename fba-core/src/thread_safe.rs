@@ -492,12 +492,12 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         let mut used = self.end.load(LOOK);
         loop {
             let end = base + used;
-            let Some(start) = place(end, limit, layout) else {
+            let Some((start, new_end)) = place(end, limit, layout) else {
                 return Err(self.fail(layout, used));
             };
             match self
                 .end
-                .compare_exchange_weak(used, start + layout.size() - base, TAKE, LOOK)
+                .compare_exchange_weak(used, new_end - base, TAKE, LOOK)
             {
                 Ok(_) => {
                     self.allocations.fetch_add(1, LOOK);
@@ -748,5 +748,121 @@ unsafe impl Allocator for &ThreadSafeFixedBufferAllocator<'_> {
         // SAFETY: the caller's contract is ours.
         let block = unsafe { (**self).shrink_block(ptr, old_layout, new_layout)? };
         Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! What differs from `FixedBufferAllocator`; the shared semantics are
+    //! checked against the model in `tests/it/model.rs` for both.
+
+    use super::*;
+    use crate::testing::{Aligned, layout};
+    use core::cell::Cell;
+
+    /// Formats as `first` the first time and `second` after.
+    struct Changes {
+        calls: Cell<u32>,
+        first: &'static str,
+        second: &'static str,
+    }
+
+    impl fmt::Display for Changes {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let calls = self.calls.get();
+            self.calls.set(calls + 1);
+            f.write_str(if calls == 0 { self.first } else { self.second })
+        }
+    }
+
+    #[test]
+    fn alloc_fmt_measures_then_writes_exactly() {
+        let mut memory = Aligned::<64>::new();
+        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
+        let text = alloc.alloc_fmt(format_args!("{}-{}", 12, "ab")).unwrap();
+        assert_eq!(text, "12-ab");
+        assert_eq!((alloc.used(), alloc.stats().allocations), (5, 1));
+    }
+
+    #[test]
+    fn alloc_fmt_gives_back_what_a_shorter_second_pass_left_unused() {
+        let mut memory = Aligned::<64>::new();
+        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
+        let value = Changes {
+            calls: Cell::new(0),
+            first: "longer",
+            second: "short",
+        };
+        assert_eq!(alloc.alloc_fmt(format_args!("{value}")).unwrap(), "short");
+        assert_eq!(alloc.used(), 5);
+    }
+
+    #[test]
+    fn alloc_fmt_panics_and_frees_when_the_second_pass_is_longer() {
+        let mut memory = Aligned::<64>::new();
+        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
+        let value = Changes {
+            calls: Cell::new(0),
+            first: "short",
+            second: "longer",
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            alloc.alloc_fmt(format_args!("{value}")).map(|_| ())
+        }));
+        assert!(result.is_err());
+        let stats = alloc.stats();
+        assert_eq!((stats.used, stats.live_allocations), (0, 0));
+    }
+
+    #[test]
+    fn alloc_fmt_that_does_not_fit_reports_the_whole_length() {
+        let mut memory = Aligned::<8>::new();
+        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
+        assert_eq!(
+            alloc.alloc_fmt(format_args!("{}", "twelve bytes")),
+            Err(AllocError)
+        );
+        assert_eq!(alloc.first_failure().unwrap().layout, layout(12, 1));
+    }
+
+    #[test]
+    fn first_failure_is_the_first_of_any_thread() {
+        let mut memory = Aligned::<16>::new();
+        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
+        std::thread::scope(|s| {
+            s.spawn(|| assert!((&alloc).allocate(layout(32, 8)).is_err()));
+        });
+        assert!((&alloc).allocate(layout(64, 8)).is_err());
+        let failure = alloc.first_failure().unwrap();
+        assert_eq!(
+            (failure.layout, failure.used, failure.capacity),
+            (layout(32, 8), 0, 16)
+        );
+        assert_eq!(alloc.stats().failed_allocations, 2);
+    }
+
+    #[test]
+    fn owns_is_true_exactly_inside_the_buffer() {
+        let mut memory = Aligned::<64>::new();
+        let bytes = memory.bytes();
+        let start = bytes.as_ptr().cast::<u8>();
+        let alloc = ThreadSafeFixedBufferAllocator::new(&mut bytes[8..40]);
+        assert!(!alloc.owns(start.wrapping_add(7)));
+        assert!(alloc.owns(start.wrapping_add(8)));
+        assert!(alloc.owns(start.wrapping_add(39)));
+        assert!(!alloc.owns(start.wrapping_add(40)));
+    }
+
+    #[test]
+    fn debug_shows_the_stats_and_policy() {
+        let mut memory = Aligned::<16>::new();
+        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
+        alloc.set_exhaustion(Exhaustion::Panic);
+        let text = std::format!("{alloc:?}");
+        assert!(
+            text.starts_with("ThreadSafeFixedBufferAllocator { stats: Stats { capacity: 16,"),
+            "{text}"
+        );
+        assert!(text.ends_with("exhaustion: Panic }"), "{text}");
     }
 }

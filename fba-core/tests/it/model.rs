@@ -1,0 +1,374 @@
+//! A model-based property test: random sequences of allocate, deallocate,
+//! grow, shrink and reset run against each allocator and against a plain
+//! reference model of Zig's rules. After every step: the predicted addresses
+//! and statistics match, no two live blocks overlap, every block is inside
+//! the buffer and aligned, and every block still holds what was written.
+
+use core::alloc::Layout;
+use core::mem::MaybeUninit;
+use core::ptr::NonNull;
+
+use allocator_api2::alloc::Allocator;
+use fba_core::{FixedBufferAllocator, Stats, ThreadSafeFixedBufferAllocator};
+use proptest::prelude::*;
+
+use crate::subject::{Aligned, Subject};
+
+const CAPACITY: usize = 512;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Allocate {
+        size: usize,
+        align_shift: u32,
+    },
+    Deallocate {
+        pick: usize,
+    },
+    Grow {
+        pick: usize,
+        extra: usize,
+        align_shift: u32,
+    },
+    Shrink {
+        pick: usize,
+        less: usize,
+        align_shift: u32,
+    },
+    Reset,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..96usize, 0..7u32).prop_map(|(size, align_shift)| Op::Allocate { size, align_shift }),
+        3 => any::<usize>().prop_map(|pick| Op::Deallocate { pick }),
+        2 => (any::<usize>(), 0..96usize, 0..7u32)
+            .prop_map(|(pick, extra, align_shift)| Op::Grow { pick, extra, align_shift }),
+        2 => (any::<usize>(), 0..96usize, 0..7u32)
+            .prop_map(|(pick, less, align_shift)| Op::Shrink { pick, less, align_shift }),
+        1 => Just(Op::Reset),
+    ]
+}
+
+/// A live block: where the model says it is, and the byte it is filled with.
+#[derive(Clone, Copy, Debug)]
+struct Block {
+    addr: usize,
+    size: usize,
+    align: usize,
+    fill: u8,
+}
+
+impl Block {
+    fn layout(&self) -> Layout {
+        Layout::from_size_align(self.size, self.align).unwrap()
+    }
+}
+
+/// Zig's FixedBufferAllocator rules, written plainly over addresses.
+#[derive(Debug)]
+struct Model {
+    base: usize,
+    limit: usize,
+    end: usize,
+    high_water: usize,
+    allocations: usize,
+    deallocations: usize,
+    failed: usize,
+    /// Bytes below `end` in no live block.
+    lost: usize,
+    released: usize,
+}
+
+impl Model {
+    fn new(base: usize, capacity: usize) -> Model {
+        Model {
+            base,
+            limit: base + capacity,
+            end: base,
+            high_water: base,
+            allocations: 0,
+            deallocations: 0,
+            failed: 0,
+            lost: 0,
+            released: 0,
+        }
+    }
+
+    fn allocate(&mut self, size: usize, align: usize) -> Option<usize> {
+        if size == 0 {
+            return Some(align);
+        }
+        let start = self.end.next_multiple_of(align);
+        if start + size > self.limit {
+            self.failed += 1;
+            return None;
+        }
+        self.lost += start - self.end;
+        self.end = start + size;
+        self.allocations += 1;
+        Some(start)
+    }
+
+    fn free(&mut self, addr: usize, size: usize) {
+        if size == 0 {
+            return;
+        }
+        self.deallocations += 1;
+        if addr + size == self.end {
+            self.high_water = self.high_water.max(self.end);
+            self.end = addr;
+        } else {
+            self.lost += size;
+        }
+    }
+
+    fn grow(&mut self, old: Block, new_size: usize, new_align: usize) -> Option<usize> {
+        if old.size == 0 {
+            return self.allocate(new_size, new_align);
+        }
+        if old.addr % new_align == 0 {
+            let extra = new_size - old.size;
+            if old.addr + old.size == self.end {
+                if self.end + extra <= self.limit {
+                    self.end += extra;
+                    return Some(old.addr);
+                }
+            } else if extra == 0 {
+                return Some(old.addr);
+            }
+        }
+        let moved = self.allocate(new_size, new_align)?;
+        self.free(old.addr, old.size);
+        Some(moved)
+    }
+
+    fn shrink(&mut self, old: Block, new_size: usize, new_align: usize) -> Option<usize> {
+        if new_size == 0 {
+            self.free(old.addr, old.size);
+            return Some(new_align);
+        }
+        if old.addr % new_align != 0 {
+            let moved = self.allocate(new_size, new_align)?;
+            self.free(old.addr, old.size);
+            return Some(moved);
+        }
+        let freed = old.size - new_size;
+        if old.addr + old.size == self.end {
+            self.high_water = self.high_water.max(self.end);
+            self.end -= freed;
+        } else {
+            self.lost += freed;
+        }
+        Some(old.addr)
+    }
+
+    fn reset(&mut self) {
+        self.high_water = self.high_water.max(self.end);
+        self.end = self.base;
+        self.lost = 0;
+        self.released = self.allocations - self.deallocations;
+    }
+
+    fn stats(&self) -> Stats {
+        let used = self.end - self.base;
+        Stats {
+            capacity: self.limit - self.base,
+            used,
+            high_water_mark: self.high_water.max(self.end) - self.base,
+            allocations: self.allocations,
+            deallocations: self.deallocations,
+            failed_allocations: self.failed,
+            live_allocations: self.allocations - self.deallocations - self.released,
+            live_bytes: used - self.lost,
+        }
+    }
+}
+
+fn fill(ptr: NonNull<u8>, from: usize, to: usize, byte: u8) {
+    // SAFETY: callers pass a live block of at least `to` bytes.
+    unsafe { ptr.as_ptr().add(from).write_bytes(byte, to - from) };
+}
+
+fn check_invariants(blocks: &[Block], model: &Model) -> Result<(), TestCaseError> {
+    let mut in_buffer: Vec<&Block> = blocks.iter().filter(|block| block.size > 0).collect();
+    in_buffer.sort_by_key(|block| block.addr);
+    for block in &in_buffer {
+        prop_assert!(
+            block.addr >= model.base && block.addr + block.size <= model.limit,
+            "{block:?} outside"
+        );
+        prop_assert_eq!(block.addr % block.align, 0, "{:?} misaligned", block);
+    }
+    for pair in in_buffer.windows(2) {
+        prop_assert!(
+            pair[0].addr + pair[0].size <= pair[1].addr,
+            "{:?} overlaps {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    Ok(())
+}
+
+fn run<'b, S: Subject<'b>>(
+    buffer: &'b mut [MaybeUninit<u8>],
+    ops: &[Op],
+) -> Result<(), TestCaseError> {
+    let base = buffer.as_ptr().addr();
+    let capacity = buffer.len();
+    let mut subject = S::create(buffer);
+    let mut model = Model::new(base, capacity);
+    let mut blocks: Vec<(Block, NonNull<u8>)> = Vec::new();
+    let mut next_fill = 0u8;
+    for op in ops {
+        match *op {
+            Op::Allocate { size, align_shift } => {
+                let align = 1 << align_shift;
+                let layout = Layout::from_size_align(size, align).unwrap();
+                let expected = model.allocate(size, align);
+                let actual = subject
+                    .allocator()
+                    .allocate(layout)
+                    .ok()
+                    .map(|block| block.cast::<u8>());
+                prop_assert_eq!(actual.map(|p| p.as_ptr().addr()), expected, "{:?}", op);
+                if let Some(ptr) = actual {
+                    next_fill = next_fill.wrapping_add(1);
+                    fill(ptr, 0, size, next_fill);
+                    blocks.push((
+                        Block {
+                            addr: ptr.as_ptr().addr(),
+                            size,
+                            align,
+                            fill: next_fill,
+                        },
+                        ptr,
+                    ));
+                }
+            }
+            Op::Deallocate { pick } if !blocks.is_empty() => {
+                let (block, ptr) = blocks.swap_remove(pick % blocks.len());
+                model.free(block.addr, block.size);
+                // SAFETY: the block is live with this layout.
+                unsafe { subject.allocator().deallocate(ptr, block.layout()) };
+            }
+            Op::Grow {
+                pick,
+                extra,
+                align_shift,
+            } if !blocks.is_empty() => {
+                let index = pick % blocks.len();
+                let (old, ptr) = blocks[index];
+                let new = Block {
+                    size: old.size + extra,
+                    align: 1 << align_shift,
+                    ..old
+                };
+                let expected = model.grow(old, new.size, new.align);
+                // SAFETY: the block is live with its old layout; the new size is not smaller.
+                let actual = unsafe { subject.allocator().grow(ptr, old.layout(), new.layout()) };
+                let actual = actual.ok().map(|block| block.cast::<u8>());
+                prop_assert_eq!(
+                    actual.map(|p| p.as_ptr().addr()),
+                    expected,
+                    "{:?} of {:?}",
+                    op,
+                    old
+                );
+                if let Some(moved) = actual {
+                    fill(moved, old.size, new.size, old.fill);
+                    blocks[index] = (
+                        Block {
+                            addr: moved.as_ptr().addr(),
+                            ..new
+                        },
+                        moved,
+                    );
+                }
+            }
+            Op::Shrink {
+                pick,
+                less,
+                align_shift,
+            } if !blocks.is_empty() => {
+                let index = pick % blocks.len();
+                let (old, ptr) = blocks[index];
+                let new = Block {
+                    size: old.size.saturating_sub(less),
+                    align: 1 << align_shift,
+                    ..old
+                };
+                let expected = model.shrink(old, new.size, new.align);
+                // SAFETY: the block is live with its old layout; the new size is not larger.
+                let actual = unsafe { subject.allocator().shrink(ptr, old.layout(), new.layout()) };
+                let actual = actual.ok().map(|block| block.cast::<u8>());
+                prop_assert_eq!(
+                    actual.map(|p| p.as_ptr().addr()),
+                    expected,
+                    "{:?} of {:?}",
+                    op,
+                    old
+                );
+                if let Some(moved) = actual {
+                    blocks[index] = (
+                        Block {
+                            addr: moved.as_ptr().addr(),
+                            ..new
+                        },
+                        moved,
+                    );
+                }
+            }
+            Op::Reset => {
+                blocks.clear();
+                model.reset();
+                subject.reset();
+            }
+            _ => {}
+        }
+        let plain: Vec<Block> = blocks.iter().map(|(block, _)| *block).collect();
+        check_invariants(&plain, &model)?;
+        for (block, ptr) in &blocks {
+            // SAFETY: the block is live: its bytes are initialised and readable.
+            let bytes = unsafe { core::slice::from_raw_parts(ptr.as_ptr(), block.size) };
+            prop_assert!(
+                bytes.iter().all(|byte| *byte == block.fill),
+                "{:?} lost its contents after {:?}",
+                block,
+                op
+            );
+        }
+        prop_assert_eq!(subject.stats(), model.stats(), "{} after {:?}", S::NAME, op);
+    }
+    Ok(())
+}
+
+fn config() -> ProptestConfig {
+    let cases = if cfg!(miri) { 6 } else { 512 };
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    prop::collection::vec(op(), 1..if cfg!(miri) { 24 } else { 80 })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn fixed_buffer_allocator_follows_the_model(skew in 0..16usize, ops in ops()) {
+        let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
+        run::<FixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops)?;
+    }
+
+    #[test]
+    fn thread_safe_fixed_buffer_allocator_follows_the_model(skew in 0..16usize, ops in ops()) {
+        let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
+        run::<ThreadSafeFixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops)?;
+    }
+}

@@ -1,0 +1,4 @@
+//! Workspace-level tests of the `fba` facade: compile-fail UI tests and the
+//! public API as a user's crate sees it.
+
+mod ui;
