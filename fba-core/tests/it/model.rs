@@ -127,7 +127,7 @@ impl Model {
         if old.size == 0 {
             return self.allocate(new_size, new_align);
         }
-        if old.addr % new_align == 0 {
+        if old.addr.is_multiple_of(new_align) {
             let extra = new_size - old.size;
             if old.addr + old.size == self.end {
                 if self.end + extra <= self.limit {
@@ -148,7 +148,7 @@ impl Model {
             self.free(old.addr, old.size);
             return Some(new_align);
         }
-        if old.addr % new_align != 0 {
+        if !old.addr.is_multiple_of(new_align) {
             let moved = self.allocate(new_size, new_align)?;
             self.free(old.addr, old.size);
             return Some(moved);
