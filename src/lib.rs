@@ -5,6 +5,11 @@
 
 pub use allocator_api2;
 pub use fba_core::{
-    AllocError, Allocator, BudgetExceeded, Exhaustion, FixedBufferAllocator, Stats,
+    AllocError, Allocator, BudgetExceeded, Buffer, Exhaustion, FixedBufferAllocator, Stats,
     ThreadSafeFixedBufferAllocator,
 };
+
+// The README's examples run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -11,10 +11,10 @@ use allocator_api2::alloc::AllocError;
 /// # Examples
 ///
 /// ```
-/// use core::mem::MaybeUninit;
+/// use fba_core::Buffer;
 /// use fba_core::{Exhaustion, FixedBufferAllocator};
 ///
-/// let mut memory = [MaybeUninit::uninit(); 16];
+/// let mut memory = Buffer::<16>::new();
 /// let alloc = FixedBufferAllocator::new(&mut memory);
 /// assert_eq!(alloc.exhaustion(), Exhaustion::Error);
 /// assert!(alloc.alloc_str("longer than sixteen bytes").is_err());

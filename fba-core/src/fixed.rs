@@ -33,11 +33,11 @@ use crate::{BudgetExceeded, Exhaustion, Stats, text};
 /// # Examples
 ///
 /// ```
-/// use core::mem::MaybeUninit;
+/// use fba_core::Buffer;
 /// use allocator_api2::vec::Vec;
 /// use fba_core::FixedBufferAllocator;
 ///
-/// let mut memory = [MaybeUninit::uninit(); 1024];
+/// let mut memory = Buffer::<1024>::new();
 /// let alloc = FixedBufferAllocator::new(&mut memory);
 ///
 /// let mut numbers = Vec::with_capacity_in(3, &alloc);
@@ -52,11 +52,11 @@ use crate::{BudgetExceeded, Exhaustion, Stats, text};
 /// (the dangling slice of the seed's "broken example"):
 ///
 /// ```compile_fail
-/// use core::mem::MaybeUninit;
+/// use fba_core::Buffer;
 /// use fba_core::FixedBufferAllocator;
 ///
 /// fn make_name() -> &'static mut str {
-///     let mut memory = [MaybeUninit::uninit(); 64];
+///     let mut memory = Buffer::<64>::new();
 ///     let alloc = FixedBufferAllocator::new(&mut memory);
 ///     alloc.alloc_str("Ada").unwrap()
 /// }
@@ -110,10 +110,10 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// use core::mem::MaybeUninit;
+    /// use fba_core::Buffer;
     /// use fba_core::FixedBufferAllocator;
     ///
-    /// let mut memory = [MaybeUninit::uninit(); 1024]; // Zig: `var memory: [1024]u8 = undefined;`
+    /// let mut memory = Buffer::<1024>::new(); // Zig: `var memory: [1024]u8 = undefined;`
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// let buffer = alloc.alloc_slice_copy(&[0u8; 100]).unwrap();
     /// buffer[0] = 42;
@@ -145,9 +145,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// assert_eq!(FixedBufferAllocator::new(&mut memory).capacity(), 256);
     /// ```
     #[inline]
@@ -161,9 +161,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// alloc.alloc_str("abc").unwrap();
     /// assert_eq!(alloc.used(), 3);
@@ -178,9 +178,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// alloc.alloc_str("abc").unwrap();
     /// assert_eq!(alloc.remaining(), 253);
@@ -196,11 +196,11 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
     /// use allocator_api2::boxed::Box;
     ///
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// drop(Box::new_in([0u64; 8], &alloc));
     /// assert_eq!((alloc.used(), alloc.high_water_mark()), (0, 64));
@@ -215,9 +215,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// alloc.alloc_str("a").unwrap();
     /// alloc.alloc_slice_copy(&[7u32]).unwrap(); // 3 bytes of padding, then 4
@@ -244,9 +244,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 4];
+    /// let mut memory = Buffer::<4>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// assert!(alloc.alloc_str("hello").is_err());
     /// let failure = alloc.first_failure().unwrap();
@@ -263,9 +263,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let mut alloc = FixedBufferAllocator::new(&mut memory);
     /// for round in 0..3 {
     ///     let text = alloc.alloc_fmt(format_args!("round {round}")).unwrap();
@@ -278,9 +278,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// Resetting while a block is alive does not compile:
     ///
     /// ```compile_fail
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let mut alloc = FixedBufferAllocator::new(&mut memory);
     /// let name = alloc.alloc_str("Ada").unwrap();
     /// alloc.reset();
@@ -300,9 +300,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// let name = alloc.alloc_str("Ada").unwrap();
     /// assert!(alloc.owns(name.as_ptr()));
@@ -319,9 +319,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::{Exhaustion, FixedBufferAllocator};
-    /// let mut memory = [MaybeUninit::uninit(); 16];
+    /// let mut memory = Buffer::<16>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// assert_eq!(alloc.exhaustion(), Exhaustion::Error);
     /// ```
@@ -335,11 +335,11 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// use fba_core::{BudgetExceeded, Exhaustion, FixedBufferAllocator};
     /// use allocator_api2::vec::Vec;
     ///
-    /// let mut memory = [MaybeUninit::uninit(); 16];
+    /// let mut memory = Buffer::<16>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// alloc.set_exhaustion(Exhaustion::Panic);
     /// let result = std::panic::catch_unwind(|| Vec::<u8, _>::with_capacity_in(64, &alloc));
@@ -365,9 +365,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut scratch = [MaybeUninit::uninit(); 2048];
+    /// let mut scratch = Buffer::<2048>::new();
     /// let alloc = FixedBufferAllocator::new(&mut scratch);
     /// let copy = alloc.alloc_slice_copy(b"input").unwrap();
     /// copy[0] = b'I';
@@ -400,9 +400,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 64];
+    /// let mut memory = Buffer::<64>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// let name = alloc.alloc_str("Ada").unwrap();
     /// name.make_ascii_uppercase();
@@ -439,9 +439,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::FixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = FixedBufferAllocator::new(&mut memory);
     /// let message = alloc.alloc_fmt(format_args!("user {} has score {}", "Ada", 42)).unwrap();
     /// assert_eq!(message, "user Ada has score 42");

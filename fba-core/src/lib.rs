@@ -4,6 +4,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod buffer;
 mod bump;
 mod exhaustion;
 mod fixed;
@@ -12,6 +13,7 @@ mod text;
 mod thread_safe;
 
 pub use allocator_api2::alloc::{AllocError, Allocator};
+pub use buffer::Buffer;
 pub use exhaustion::{BudgetExceeded, Exhaustion};
 pub use fixed::FixedBufferAllocator;
 pub use stats::Stats;

@@ -13,10 +13,10 @@
 /// # Examples
 ///
 /// ```
-/// use core::mem::MaybeUninit;
+/// use fba_core::Buffer;
 /// use fba_core::FixedBufferAllocator;
 ///
-/// let mut memory = [MaybeUninit::uninit(); 64];
+/// let mut memory = Buffer::<64>::new();
 /// let alloc = FixedBufferAllocator::new(&mut memory);
 /// alloc.alloc_str("hello").unwrap();
 /// let stats = alloc.stats();

@@ -38,11 +38,11 @@ const LOOK: Ordering = Ordering::Relaxed;
 /// # Examples
 ///
 /// ```
-/// use core::mem::MaybeUninit;
+/// use fba_core::Buffer;
 /// use allocator_api2::vec::Vec;
 /// use fba_core::ThreadSafeFixedBufferAllocator;
 ///
-/// let mut memory = [MaybeUninit::uninit(); 4096];
+/// let mut memory = Buffer::<4096>::new();
 /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
 /// std::thread::scope(|s| {
 ///     for worker in 0..4u64 {
@@ -93,13 +93,13 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// use core::mem::MaybeUninit;
+    /// use fba_core::Buffer;
     /// use fba_core::ThreadSafeFixedBufferAllocator;
     ///
-    /// static mut HEAP: [MaybeUninit<u8>; 1024] = [MaybeUninit::uninit(); 1024];
+    /// static mut HEAP: Buffer<1024> = Buffer::new();
     /// // SAFETY: the allocator is the only user of `HEAP`.
     /// static ALLOC: ThreadSafeFixedBufferAllocator<'static> =
-    ///     ThreadSafeFixedBufferAllocator::new(unsafe { &mut *(&raw mut HEAP) });
+    ///     ThreadSafeFixedBufferAllocator::new(unsafe { (*(&raw mut HEAP)).as_uninit_mut() });
     ///
     /// assert_eq!(ALLOC.alloc_str("shared").unwrap(), "shared");
     /// assert_eq!(ALLOC.capacity(), 1024);
@@ -129,9 +129,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// assert_eq!(ThreadSafeFixedBufferAllocator::new(&mut memory).capacity(), 256);
     /// ```
     #[inline]
@@ -144,9 +144,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// alloc.alloc_str("abc").unwrap();
     /// assert_eq!(alloc.used(), 3);
@@ -161,9 +161,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// alloc.alloc_str("abc").unwrap();
     /// assert_eq!(alloc.remaining(), 253);
@@ -178,11 +178,11 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
     /// use allocator_api2::boxed::Box;
     ///
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// drop(Box::new_in([0u64; 8], &alloc));
     /// assert_eq!((alloc.used(), alloc.high_water_mark()), (0, 64));
@@ -200,9 +200,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// alloc.alloc_str("a").unwrap();
     /// alloc.alloc_slice_copy(&[7u32]).unwrap(); // 3 bytes of padding, then 4
@@ -233,9 +233,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 4];
+    /// let mut memory = Buffer::<4>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// assert!(alloc.alloc_str("hello").is_err());
     /// assert_eq!(alloc.first_failure().unwrap().layout.size(), 5);
@@ -251,9 +251,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let mut alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// alloc.alloc_str("first round").unwrap();
     /// alloc.reset();
@@ -273,9 +273,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 256];
+    /// let mut memory = Buffer::<256>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// let name = alloc.alloc_str("Ada").unwrap();
     /// assert!(alloc.owns(name.as_ptr()));
@@ -291,9 +291,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::{Exhaustion, ThreadSafeFixedBufferAllocator};
-    /// let mut memory = [MaybeUninit::uninit(); 16];
+    /// let mut memory = Buffer::<16>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// assert_eq!(alloc.exhaustion(), Exhaustion::Error);
     /// ```
@@ -308,10 +308,10 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// use fba_core::{BudgetExceeded, Exhaustion, ThreadSafeFixedBufferAllocator};
     ///
-    /// let mut memory = [MaybeUninit::uninit(); 16];
+    /// let mut memory = Buffer::<16>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// alloc.set_exhaustion(Exhaustion::Panic);
     /// let result = std::thread::scope(|s| s.spawn(|| alloc.alloc_str("too long for 16 bytes")).join());
@@ -337,9 +337,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 64];
+    /// let mut memory = Buffer::<64>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// assert_eq!(alloc.alloc_slice_copy(&[1u16, 2, 3]).unwrap(), &[1, 2, 3]);
     /// ```
@@ -369,9 +369,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 64];
+    /// let mut memory = Buffer::<64>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// assert_eq!(alloc.alloc_str("Ada").unwrap(), "Ada");
     /// ```
@@ -409,9 +409,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// # Examples
     ///
     /// ```
-    /// # use core::mem::MaybeUninit;
+    /// # use fba_core::Buffer;
     /// # use fba_core::ThreadSafeFixedBufferAllocator;
-    /// let mut memory = [MaybeUninit::uninit(); 64];
+    /// let mut memory = Buffer::<64>::new();
     /// let alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
     /// let text = alloc.alloc_fmt(format_args!("{} + {} = {}", 2, 2, 2 + 2)).unwrap();
     /// assert_eq!(text, "2 + 2 = 4");

@@ -1,10 +1,9 @@
 // `reset` takes `&mut self`: it cannot run while a block is still in use.
-use core::mem::MaybeUninit;
 use fba::allocator_api2::vec::Vec;
-use fba::FixedBufferAllocator;
+use fba::{Buffer, FixedBufferAllocator};
 
 fn main() {
-    let mut memory = [MaybeUninit::uninit(); 256];
+    let mut memory = Buffer::<256>::new();
     let mut alloc = FixedBufferAllocator::new(&mut memory);
     let mut fields = Vec::new_in(&alloc);
     fields.push(1u32);
