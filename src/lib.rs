@@ -1,13 +1,38 @@
 //! Memory budgets for Rust tests.
 //!
 //! `fba` is the one dependency a user needs: the fixed buffer allocators of
-//! [`fba_core`] and [`allocator_api2`], whose collections run on them.
+//! `fba-core`, the `#[memory_budget(N)]` attribute, the runtime behind it
+//! ([`measure`] without a macro), and [`allocator_api2`], whose collections
+//! run on the allocators.
+//!
+//! ```
+//! use fba::{memory_budget, FixedBufferAllocator};
+//! use fba::allocator_api2::vec::Vec;
+//!
+//! #[memory_budget(4096)]
+//! fn parses_a_header(alloc: &FixedBufferAllocator) {
+//!     let mut fields = Vec::new_in(alloc);
+//!     fields.extend_from_slice(&[1u32, 2, 3]);
+//!     assert_eq!(fields.len(), 3);
+//! }
+//! ```
 
 pub use allocator_api2;
 pub use fba_core::{
     AllocError, Allocator, BudgetExceeded, Buffer, Exhaustion, FixedBufferAllocator, Stats,
     ThreadSafeFixedBufferAllocator,
 };
+pub use fba_macros::memory_budget;
+pub use fba_test::{
+    BUFFER_ALIGNMENT, DEFAULT_MAX_BYTES, Measurement, Outcome, Verdict, measure,
+    measure_thread_safe,
+};
+
+/// What `#[memory_budget]` expands to uses. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use fba_test::macro_support::*;
+}
 
 // The README's examples run as doctests.
 #[doc = include_str!("../README.md")]

@@ -1,4 +1,5 @@
 //! Workspace-level tests of the `fba` facade: compile-fail UI tests and the
 //! public API as a user's crate sees it.
 
+mod memory_budget;
 mod ui;

@@ -5,4 +5,5 @@
 fn misuse_does_not_compile() {
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui/allocator/*.rs");
+    cases.compile_fail("tests/ui/memory_budget/*.rs");
 }

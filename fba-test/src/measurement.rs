@@ -1,0 +1,121 @@
+//! [`Measurement`] and [`Verdict`]: what a budget run found.
+
+use fba_core::{BudgetExceeded, Stats};
+
+/// What running a body under a memory budget found.
+///
+/// # Examples
+///
+/// ```
+/// use fba::allocator_api2::vec::Vec;
+///
+/// let measurement = fba::measure(4096, |alloc| {
+///     let mut fields = Vec::with_capacity_in(100, alloc);
+///     fields.extend(0..100u32);
+/// });
+/// assert!(measurement.passed());
+/// assert_eq!(measurement.minimum, Some(400));
+/// assert_eq!(measurement.trials, 3);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Measurement {
+    /// The declared limit in bytes.
+    pub limit: usize,
+    /// The smallest buffer the body passes with, when the search ran and
+    /// the body passed at the limit.
+    pub minimum: Option<usize>,
+    /// What the body needs when the limit is too small, if the search found
+    /// it (`None` past [`max_bytes`](Self::max_bytes) or with the search off;
+    /// then [`first_failure`](Self::first_failure) gives a lower bound).
+    pub needed: Option<usize>,
+    /// The high-water mark of the trial at the limit.
+    pub high_water_mark: usize,
+    /// How many times the body ran.
+    pub trials: usize,
+    /// The allocator's statistics after the trial at the limit.
+    pub stats: Stats,
+    /// The first allocation that did not fit in the trial at the limit.
+    pub first_failure: Option<BudgetExceeded>,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Every trial's buffer starts at a multiple of this many bytes.
+    pub buffer_alignment: usize,
+    /// The largest buffer the search for `needed` tries (`FBA_MAX_BYTES`).
+    pub max_bytes: usize,
+    /// Whether the search for the minimum (or what is needed) ran.
+    pub searched: bool,
+}
+
+impl Measurement {
+    /// A measurement before any trial: passed, until a trial says otherwise.
+    pub(crate) fn new(limit: usize, searched: bool, max_bytes: usize) -> Measurement {
+        Measurement {
+            limit,
+            minimum: None,
+            needed: None,
+            high_water_mark: 0,
+            trials: 0,
+            stats: Stats::default(),
+            first_failure: None,
+            verdict: Verdict::Passed,
+            buffer_alignment: crate::BUFFER_ALIGNMENT,
+            max_bytes,
+            searched,
+        }
+    }
+
+    /// Whether the body passed within its limit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let measurement = fba::measure(8, |alloc| alloc.alloc_str("too long for eight bytes").is_ok());
+    /// assert!(!measurement.passed());
+    /// ```
+    pub fn passed(&self) -> bool {
+        self.verdict == Verdict::Passed
+    }
+
+    /// A lower bound on what the body needs, from the first allocation that
+    /// failed at the limit: the bytes in use then plus the size asked for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let measurement = fba::measure(8, |alloc| alloc.alloc_str("sixteen bytes!!!").is_ok());
+    /// assert_eq!(measurement.needs_at_least(), Some(16));
+    /// ```
+    pub fn needs_at_least(&self) -> Option<usize> {
+        self.first_failure
+            .map(|failure| failure.used.saturating_add(failure.layout.size()))
+    }
+}
+
+/// How a budget run ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// The body passed within the limit.
+    Passed,
+    /// The body needs more memory than the limit.
+    OverBudget,
+    /// The body failed at the limit for another reason (a panic, an `Err`,
+    /// `false`): the reason, unchanged.
+    Failed {
+        /// The panic message, or the `Err` as `Debug`.
+        reason: String,
+    },
+    /// The body passed once and then failed with the same memory: its
+    /// allocations depend on something other than its input.
+    NotDeterministic {
+        /// What happened, in a sentence.
+        reason: String,
+    },
+    /// The run could not be carried out (a buffer could not be allocated, a
+    /// malformed `FBA_*` variable).
+    Unusable {
+        /// What went wrong and what to do.
+        reason: String,
+    },
+}

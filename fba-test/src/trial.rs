@@ -1,0 +1,105 @@
+//! One trial: the body run once on a fresh allocator of a given capacity,
+//! with its panics caught, and the judgement of what happened.
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+
+use fba_core::{
+    BudgetExceeded, Exhaustion, FixedBufferAllocator, Stats, ThreadSafeFixedBufferAllocator,
+};
+
+use crate::buffer::{BufferUnavailable, TrialBuffer};
+use crate::outcome::Outcome;
+use crate::quiet::{self, Printing};
+
+/// What one run of the body did.
+pub(crate) struct Trial<R> {
+    /// What the body returned, or its panic.
+    pub(crate) result: std::thread::Result<R>,
+    /// The allocator's statistics afterwards.
+    pub(crate) stats: Stats,
+    /// The first allocation that did not fit.
+    pub(crate) first_failure: Option<BudgetExceeded>,
+}
+
+/// A trial's result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Judgement {
+    Passed,
+    /// It failed, and an allocation had not fit: the budget was exceeded,
+    /// wherever the failure surfaced (a panic on another thread, an `Err`).
+    OverBudget,
+    /// It failed for another reason.
+    Failed(String),
+}
+
+impl<R: Outcome> Trial<R> {
+    pub(crate) fn judgement(&self) -> Judgement {
+        let failure = match &self.result {
+            Ok(returned) => returned.failure(),
+            Err(payload) => Some(panic_message(payload.as_ref())),
+        };
+        match failure {
+            None => Judgement::Passed,
+            Some(_) if self.stats.failed_allocations > 0 => Judgement::OverBudget,
+            Some(reason) => Judgement::Failed(reason),
+        }
+    }
+
+    pub(crate) fn passed(&self) -> bool {
+        self.judgement() == Judgement::Passed
+    }
+}
+
+/// The message of a panic payload, as the default hook would print it.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(message) = payload.downcast_ref::<&str>() {
+        (*message).to_owned()
+    } else if let Some(message) = payload.downcast_ref::<String>() {
+        message.clone()
+    } else if let Some(failure) = payload.downcast_ref::<BudgetExceeded>() {
+        format!("memory budget exceeded: {failure}")
+    } else {
+        "a panic with a payload that is not a string".to_owned()
+    }
+}
+
+/// Runs trials of a body that takes a [`FixedBufferAllocator`].
+pub(crate) fn fixed<R>(
+    mut body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
+) -> impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable> {
+    move |capacity, printing| {
+        let mut buffer = TrialBuffer::new(capacity)?;
+        let alloc = FixedBufferAllocator::new(buffer.bytes());
+        alloc.set_exhaustion(Exhaustion::Panic);
+        let result = caught(printing, || body(&alloc));
+        Ok(Trial {
+            result,
+            stats: alloc.stats(),
+            first_failure: alloc.first_failure(),
+        })
+    }
+}
+
+/// Runs trials of a body that takes a [`ThreadSafeFixedBufferAllocator`].
+pub(crate) fn thread_safe<R>(
+    mut body: impl FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
+) -> impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable> {
+    move |capacity, printing| {
+        let mut buffer = TrialBuffer::new(capacity)?;
+        let alloc = ThreadSafeFixedBufferAllocator::new(buffer.bytes());
+        alloc.set_exhaustion(Exhaustion::Panic);
+        let result = caught(printing, || body(&alloc));
+        Ok(Trial {
+            result,
+            stats: alloc.stats(),
+            first_failure: alloc.first_failure(),
+        })
+    }
+}
+
+/// Runs `body`, catching its panic, with panics printed as `printing` says.
+pub(crate) fn caught<R>(printing: Printing, body: impl FnOnce() -> R) -> std::thread::Result<R> {
+    quiet::install();
+    quiet::printing(printing, || panic::catch_unwind(AssertUnwindSafe(body)))
+}

@@ -1,0 +1,152 @@
+//! Every accepted form of `#[memory_budget]`, as plain tests: each compiles,
+//! runs its body on the allocator the parameter names, and passes.
+
+use fba::allocator_api2::boxed::Box;
+use fba::allocator_api2::vec::Vec;
+use fba::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator, memory_budget};
+
+const KIB: usize = 1024;
+const BUDGET: usize = 512;
+
+/// Allocates 100 bytes and checks the buffer is the budget or less.
+fn hundred_bytes(alloc: &FixedBufferAllocator<'_>, budget: usize) {
+    assert!(
+        alloc.capacity() <= budget,
+        "a trial got {} bytes, more than the budget",
+        alloc.capacity()
+    );
+    let bytes = alloc.alloc_slice_copy(&[7u8; 100]).unwrap();
+    assert_eq!(bytes.iter().map(|b| *b as usize).sum::<usize>(), 700);
+}
+
+#[memory_budget(4096)]
+fn integer_literal(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4_096)]
+fn literal_with_separators(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096usize)]
+fn literal_with_usize_suffix(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4 * KIB)]
+fn constant_expression(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4 * KIB);
+}
+
+#[memory_budget(BUDGET)]
+fn named_constant(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, BUDGET);
+}
+
+#[memory_budget(4096, search = false)]
+fn search_off_runs_once_at_the_budget(alloc: &FixedBufferAllocator) {
+    assert_eq!(
+        alloc.capacity(),
+        4096,
+        "without the search, the only trial is at the budget"
+    );
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096, search = true)]
+fn search_on(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096, crate = ::fba)]
+fn crate_path(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096, crate = "fba")]
+fn crate_path_as_string(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096)]
+fn trailing_comma(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096)]
+fn any_binding_name(arena: &FixedBufferAllocator) {
+    hundred_bytes(arena, 4096);
+}
+
+#[memory_budget(4096)]
+fn anonymous_lifetime(alloc: &FixedBufferAllocator<'_>) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096)]
+fn path_to_the_type(alloc: &fba::FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096)]
+fn anonymous_reference_lifetime(alloc: &'_ FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096)]
+fn returns_ok(alloc: &FixedBufferAllocator) -> Result<(), String> {
+    let mut numbers = Vec::new_in(alloc);
+    numbers.try_reserve(10).map_err(|error| error.to_string())?;
+    numbers.extend(0..10u64);
+    assert_eq!(numbers.iter().sum::<u64>(), 45);
+    Ok(())
+}
+
+#[memory_budget(4096)]
+fn returns_io_result(alloc: &FixedBufferAllocator) -> std::io::Result<()> {
+    hundred_bytes(alloc, 4096);
+    Ok(())
+}
+
+#[memory_budget(4096)]
+fn thread_safe_allocator_shared_by_scoped_threads(alloc: &ThreadSafeFixedBufferAllocator) {
+    // Each thread's block comes back to this thread, so all four are alive
+    // at once however the threads interleave: 4 x 64 bytes every time.
+    let blocks: std::vec::Vec<_> = std::thread::scope(|s| {
+        let workers: std::vec::Vec<_> = (0..4u64)
+            .map(|id| s.spawn(move || Box::new_in([id; 8], alloc)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap())
+            .collect()
+    });
+    assert_eq!(
+        blocks
+            .iter()
+            .map(|block| block.iter().sum::<u64>())
+            .sum::<u64>(),
+        8 * (1 + 2 + 3)
+    );
+}
+
+/// Documentation and lint attributes stay on the test.
+#[memory_budget(4096)]
+#[allow(clippy::unnecessary_operation, unused_mut)]
+fn other_attributes_are_kept(alloc: &FixedBufferAllocator) {
+    let mut unused = 1;
+    hundred_bytes(alloc, 4096 + unused - 1);
+}
+
+#[memory_budget(64)]
+#[ignore = "kept out of the run: its body would fail"]
+fn ignore_is_kept(_alloc: &FixedBufferAllocator) {
+    panic!("an ignored test ran");
+}
+
+#[memory_budget(64)]
+#[cfg_attr(all(), ignore = "cfg_attr is applied")]
+fn cfg_attr_is_kept(_alloc: &FixedBufferAllocator) {
+    panic!("the cfg_attr(ignore) was lost");
+}

@@ -1,0 +1,9 @@
+use fba::{memory_budget, FixedBufferAllocator};
+
+#[memory_budget(4096)]
+#[should_panic]
+fn parses_a_header(alloc: &FixedBufferAllocator) {
+    alloc.alloc_str("header").unwrap();
+}
+
+fn main() {}
