@@ -9,11 +9,14 @@ use std::mem::MaybeUninit;
 /// land at the same offsets whatever the buffer's address.
 pub const BUFFER_ALIGNMENT: usize = 4096;
 
-/// A trial's buffer: `capacity` bytes starting at a multiple of
-/// [`BUFFER_ALIGNMENT`].
+/// Memory for trials: a reservation of `reserved` bytes from which each
+/// trial takes `capacity` bytes starting at a multiple of
+/// [`BUFFER_ALIGNMENT`]. A search runs its trials at the limit, at H and at
+/// H - 1, in that order, so one reservation serves them all.
+#[derive(Default)]
 pub(crate) struct TrialBuffer {
     storage: Vec<u8>,
-    capacity: usize,
+    reserved: usize,
 }
 
 /// The buffer for a trial could not be allocated.
@@ -34,23 +37,31 @@ impl fmt::Display for BufferUnavailable {
 }
 
 impl TrialBuffer {
-    /// Reserves `capacity` bytes (plus room to align them), or says it could
-    /// not. The OS commits pages only where the body writes.
-    pub(crate) fn new(capacity: usize) -> Result<TrialBuffer, BufferUnavailable> {
-        let unavailable = BufferUnavailable { capacity };
-        let mut storage = Vec::new();
-        let total = capacity
-            .checked_add(BUFFER_ALIGNMENT - 1)
-            .ok_or(unavailable.clone())?;
-        storage.try_reserve_exact(total).map_err(|_| unavailable)?;
-        Ok(TrialBuffer { storage, capacity })
-    }
-
-    /// The aligned bytes.
-    pub(crate) fn bytes(&mut self) -> &mut [MaybeUninit<u8>] {
+    /// `capacity` aligned bytes, reserved anew (plus room to align them)
+    /// when the reservation is smaller, or the reason they could not be. The
+    /// OS commits pages only where the body writes.
+    pub(crate) fn bytes(
+        &mut self,
+        capacity: usize,
+    ) -> Result<&mut [MaybeUninit<u8>], BufferUnavailable> {
+        if capacity == 0 {
+            return Ok(&mut []);
+        }
+        if capacity > self.reserved {
+            let unavailable = BufferUnavailable { capacity };
+            let total = capacity
+                .checked_add(BUFFER_ALIGNMENT - 1)
+                .ok_or(unavailable.clone())?;
+            self.storage = Vec::new();
+            self.reserved = 0;
+            self.storage
+                .try_reserve_exact(total)
+                .map_err(|_| unavailable)?;
+            self.reserved = capacity;
+        }
         let spare = self.storage.spare_capacity_mut();
         let offset = spare.as_ptr().align_offset(BUFFER_ALIGNMENT);
-        &mut spare[offset..offset + self.capacity]
+        Ok(&mut spare[offset..offset + capacity])
     }
 }
 
@@ -60,23 +71,35 @@ mod tests {
 
     #[test]
     fn buffer_starts_at_a_multiple_of_4096_and_has_the_capacity() {
-        for capacity in [0, 1, 4095, 4096, 100_000] {
-            let mut buffer = TrialBuffer::new(capacity).unwrap();
-            let bytes = buffer.bytes();
+        let mut buffer = TrialBuffer::default();
+        for capacity in [0, 1, 4095, 4096, 100_000, 5000, 0] {
+            let bytes = buffer.bytes(capacity).unwrap();
             assert_eq!(bytes.len(), capacity);
-            assert_eq!(bytes.as_ptr().addr() % BUFFER_ALIGNMENT, 0);
+            if capacity > 0 {
+                assert_eq!(bytes.as_ptr().addr() % BUFFER_ALIGNMENT, 0);
+            }
         }
     }
 
     #[test]
+    fn smaller_trials_reuse_the_reservation() {
+        let mut buffer = TrialBuffer::default();
+        let first = buffer.bytes(8192).unwrap().as_ptr();
+        assert_eq!(buffer.bytes(4096).unwrap().as_ptr(), first);
+        assert_eq!(buffer.reserved, 8192);
+    }
+
+    #[test]
     fn a_buffer_too_large_for_the_machine_is_an_error_not_an_abort() {
-        let error = TrialBuffer::new(usize::MAX / 2).err().unwrap();
+        let mut buffer = TrialBuffer::default();
+        let error = buffer.bytes(usize::MAX / 2).err().unwrap();
         assert!(
             error
                 .to_string()
                 .starts_with("could not allocate a buffer of"),
             "{error}"
         );
-        assert!(TrialBuffer::new(usize::MAX).is_err());
+        assert!(buffer.bytes(usize::MAX).is_err());
+        assert_eq!(buffer.bytes(16).unwrap().len(), 16);
     }
 }

@@ -199,3 +199,221 @@ fn not_deterministic<R: Outcome>(seen_at: usize, high_water: usize, again: &Tria
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use allocator_api2::vec::Vec;
+    use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
+
+    use super::*;
+    use crate::trial;
+
+    const SETTINGS: Settings = Settings {
+        search: true,
+        max_bytes: 1 << 20,
+    };
+
+    fn fixed<R: Outcome>(
+        limit: usize,
+        body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
+    ) -> Measurement {
+        run(limit, true, SETTINGS, trial::fixed(body)).measurement
+    }
+
+    /// Allocates `n` bytes in one block, and frees them.
+    fn bytes(alloc: &FixedBufferAllocator<'_>, n: usize) {
+        drop(block(alloc, n));
+    }
+
+    /// A block of `n` bytes.
+    fn block<'a>(
+        alloc: &'a FixedBufferAllocator<'_>,
+        n: usize,
+    ) -> Vec<u8, &'a FixedBufferAllocator<'a>> {
+        let mut block = Vec::with_capacity_in(n, alloc);
+        block.resize(n, 1);
+        block
+    }
+
+    #[test]
+    fn a_passing_body_gets_its_exact_minimum_in_three_trials() {
+        let m = fixed(4096, |alloc| {
+            bytes(alloc, 3000);
+            bytes(alloc, 104);
+        });
+        assert_eq!(
+            (m.verdict.clone(), m.minimum, m.trials),
+            (Verdict::Passed, Some(3000), 3)
+        );
+        assert_eq!(m.high_water_mark, 3000);
+    }
+
+    #[test]
+    fn the_minimum_counts_padding_from_the_aligned_buffer() {
+        let m = fixed(4096, |alloc| {
+            alloc.alloc_str("abc").unwrap();
+            alloc.alloc_slice_copy(&[1u64; 4]).unwrap();
+        });
+        assert_eq!(m.minimum, Some(3 + 5 + 32));
+    }
+
+    #[test]
+    fn a_body_that_allocates_nothing_has_a_minimum_of_zero_in_two_trials() {
+        let m = fixed(64, |_alloc| {});
+        assert_eq!((m.minimum, m.trials), (Some(0), 2));
+    }
+
+    #[test]
+    fn a_body_that_passes_below_its_high_water_mark_is_bisected() {
+        // Tries a big scratch block first and falls back to a small one.
+        let m = fixed(4096, |alloc| {
+            let big = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| bytes(alloc, 2000)));
+            if big.is_err() {
+                bytes(alloc, 100);
+            }
+        });
+        assert_eq!(m.minimum, Some(100));
+        assert!(m.trials > 3, "{m:?}");
+        assert!(
+            m.trials <= 3 + 11,
+            "bisection of 0..2000 takes at most 11 trials: {m:?}"
+        );
+    }
+
+    #[test]
+    fn an_over_budget_body_gets_what_it_needs_and_its_first_failure() {
+        let m = fixed(4096, |alloc| {
+            let _kept = block(alloc, 4000);
+            bytes(alloc, 1120);
+        });
+        assert_eq!(
+            (m.verdict.clone(), m.needed),
+            (Verdict::OverBudget, Some(5120))
+        );
+        let failure = m.first_failure.unwrap();
+        assert_eq!(
+            (failure.layout.size(), failure.used, failure.capacity),
+            (1120, 4000, 4096)
+        );
+        // The trial at the limit, one at the lower bound the failure gives
+        // (8192, the doubled limit, is larger), then 5120 and 5119.
+        assert_eq!(m.trials, 4);
+    }
+
+    #[test]
+    fn a_body_over_the_search_bound_needs_more_than_it() {
+        let m = fixed(1024, |alloc| bytes(alloc, 2 << 20));
+        assert_eq!((m.verdict, m.needed), (Verdict::OverBudget, None));
+        assert_eq!(m.max_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn a_body_that_fails_otherwise_keeps_its_message() {
+        let m = fixed(4096, |alloc| {
+            bytes(alloc, 10);
+            assert_eq!(1 + 1, 3, "arithmetic is broken");
+        });
+        let Verdict::Failed { reason } = m.verdict else {
+            panic!("{m:?}")
+        };
+        assert!(
+            reason.starts_with("assertion `left == right` failed: arithmetic is broken"),
+            "{reason}"
+        );
+        assert_eq!(m.trials, 1);
+    }
+
+    #[test]
+    fn an_err_fails_the_trial_with_its_debug() {
+        let m = fixed(4096, |_alloc| Err::<(), _>("no header"));
+        assert_eq!(
+            m.verdict,
+            Verdict::Failed {
+                reason: "Error: \"no header\"".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn false_fails_the_trial() {
+        let m = fixed(4096, |_alloc| false);
+        assert_eq!(
+            m.verdict,
+            Verdict::Failed {
+                reason: "the body returned false".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn a_body_whose_memory_grows_each_run_is_not_deterministic() {
+        let runs = Cell::new(0);
+        let m = fixed(4096, |alloc| {
+            runs.set(runs.get() + 1);
+            bytes(alloc, 100 * runs.get());
+        });
+        let Verdict::NotDeterministic { reason } = m.verdict else {
+            panic!("{m:?}")
+        };
+        assert!(reason.starts_with("it passed with 4096 bytes and a high-water mark of 100 bytes, then failed with 100 bytes: an allocation did not fit"), "{reason}");
+    }
+
+    #[test]
+    fn a_budget_exceeded_on_another_thread_is_over_budget() {
+        let m = run(
+            256,
+            true,
+            SETTINGS,
+            trial::thread_safe(|alloc: &ThreadSafeFixedBufferAllocator<'_>| {
+                std::thread::scope(|s| {
+                    s.spawn(|| alloc.alloc_slice_copy(&[0u8; 300]).map(|_| ()))
+                        .join()
+                })
+                .map_err(|_| "the worker panicked")
+            }),
+        )
+        .measurement;
+        assert_eq!((m.verdict, m.needed), (Verdict::OverBudget, Some(300)));
+    }
+
+    #[test]
+    fn without_search_one_trial_decides() {
+        let passing = run(
+            4096,
+            false,
+            SETTINGS,
+            trial::fixed(|alloc: &FixedBufferAllocator<'_>| bytes(alloc, 10)),
+        )
+        .measurement;
+        assert_eq!(
+            (passing.minimum, passing.high_water_mark, passing.trials),
+            (None, 10, 1)
+        );
+        let failing = run(
+            8,
+            false,
+            SETTINGS,
+            trial::fixed(|alloc: &FixedBufferAllocator<'_>| bytes(alloc, 10)),
+        )
+        .measurement;
+        assert_eq!(
+            (failing.verdict.clone(), failing.needed, failing.trials),
+            (Verdict::OverBudget, None, 1)
+        );
+        assert_eq!(failing.needs_at_least(), Some(10));
+    }
+
+    #[test]
+    fn a_limit_too_large_to_allocate_is_unusable_not_an_abort() {
+        let m = fixed(usize::MAX / 2, |alloc| bytes(alloc, 10));
+        let Verdict::Unusable { reason } = m.verdict else {
+            panic!("{m:?}")
+        };
+        assert!(
+            reason.starts_with("could not allocate a buffer of"),
+            "{reason}"
+        );
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::env;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// The default bound of the search for what an over-budget body needs.
 pub const DEFAULT_MAX_BYTES: usize = 1 << 30;
@@ -48,9 +49,12 @@ const SEARCH_ACCEPTS: &str =
 const BYTES_ACCEPTS: &str = "write a positive number of bytes, optionally with a K, M or G suffix (powers of 1024), e.g. 1G";
 
 impl Settings {
-    /// Reads the settings from the environment.
+    /// The settings from the environment, read once per process.
     pub(crate) fn from_env() -> Result<Settings, SettingsError> {
-        Settings::from_lookup(|name| env::var(name).ok())
+        static SETTINGS: OnceLock<Result<Settings, SettingsError>> = OnceLock::new();
+        SETTINGS
+            .get_or_init(|| Settings::from_lookup(|name| env::var(name).ok()))
+            .clone()
     }
 
     /// Reads the settings through `lookup`, which returns a variable's value.

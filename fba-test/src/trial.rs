@@ -68,9 +68,9 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 pub(crate) fn fixed<R>(
     mut body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
 ) -> impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable> {
+    let mut buffer = TrialBuffer::default();
     move |capacity, printing| {
-        let mut buffer = TrialBuffer::new(capacity)?;
-        let alloc = FixedBufferAllocator::new(buffer.bytes());
+        let alloc = FixedBufferAllocator::new(buffer.bytes(capacity)?);
         alloc.set_exhaustion(Exhaustion::Panic);
         let result = caught(printing, || body(&alloc));
         Ok(Trial {
@@ -85,9 +85,9 @@ pub(crate) fn fixed<R>(
 pub(crate) fn thread_safe<R>(
     mut body: impl FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
 ) -> impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable> {
+    let mut buffer = TrialBuffer::default();
     move |capacity, printing| {
-        let mut buffer = TrialBuffer::new(capacity)?;
-        let alloc = ThreadSafeFixedBufferAllocator::new(buffer.bytes());
+        let alloc = ThreadSafeFixedBufferAllocator::new(buffer.bytes(capacity)?);
         alloc.set_exhaustion(Exhaustion::Panic);
         let result = caught(printing, || body(&alloc));
         Ok(Trial {

@@ -1,5 +1,6 @@
 //! Workspace-level tests of the `fba` facade: compile-fail UI tests and the
 //! public API as a user's crate sees it.
 
+mod downstream;
 mod memory_budget;
 mod ui;

@@ -1,0 +1,213 @@
+//! End to end: the downstream crate (`tests/downstream`, a crate whose only
+//! dependency is `fba`) runs its budget tests under `cargo test` and under
+//! `cargo nextest run`; every verdict, number and message is checked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+/// One nested cargo at a time: they share a target directory and two cores.
+static CARGO: Mutex<()> = Mutex::new(());
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs cargo on the downstream crate with a clean environment: no `FBA_*`
+/// settings, no backtraces, no CI markers, nothing of an outer nextest.
+fn cargo(args: &[&str]) -> (bool, String) {
+    let _one_at_a_time = CARGO
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let manifest = root().join("tests/downstream/Cargo.toml");
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    // Cargo's own options go before a `--` (after it, the test binary's).
+    let split = args
+        .iter()
+        .position(|arg| *arg == "--")
+        .unwrap_or(args.len());
+    command
+        .args(&args[..split])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--locked")
+        .args(&args[split..]);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("FBA_") || name.starts_with("NEXTEST") || name.starts_with("__NEXTEST")
+        {
+            command.env_remove(&name);
+        }
+    }
+    command
+        .env("CARGO_TARGET_DIR", root().join("target/downstream"))
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("RUST_TEST_THREADS");
+    let output = command.output().expect("cargo runs");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The line of the `#[memory_budget(..)]` attribute of `function` in the
+/// downstream crate's source, as messages cite it.
+fn attribute_line(function: &str) -> usize {
+    let source = std::fs::read_to_string(root().join("tests/downstream/src/lib.rs")).unwrap();
+    let lines: Vec<&str> = source.lines().collect();
+    let function_line = lines
+        .iter()
+        .position(|line| line.trim_start().starts_with(&format!("fn {function}(")))
+        .unwrap_or_else(|| panic!("no fn {function} in the downstream crate"));
+    let attribute = lines[..function_line]
+        .iter()
+        .rposition(|line| line.trim_start().starts_with("#[memory_budget("))
+        .unwrap();
+    attribute + 1
+}
+
+/// Every test's expected status, and text its output must contain.
+fn expectations() -> Vec<(&'static str, bool, Vec<String>)> {
+    let long_header = attribute_line("parses_a_long_header");
+    let threads_over = attribute_line("parses_on_four_threads_over_budget");
+    vec![
+        (
+            "parses_a_header",
+            true,
+            vec!["memory_budget tests::parses_a_header: minimum 128 of 4096 bytes (3.1%), 3 trials".into()],
+        ),
+        (
+            "returns_ok",
+            true,
+            vec!["memory_budget tests::returns_ok: minimum 128 of 4096 bytes (3.1%), 3 trials".into()],
+        ),
+        (
+            "parses_on_four_threads",
+            true,
+            vec!["memory_budget tests::parses_on_four_threads: minimum 512 of 4096 bytes (12.5%), 3 trials".into()],
+        ),
+        (
+            "enforces_only",
+            true,
+            vec!["memory_budget tests::enforces_only: high-water mark 128 of 4096 bytes (3.1%), 1 trial (search off)".into()],
+        ),
+        (
+            "parses_a_long_header",
+            false,
+            vec![format!(
+                "memory budget exceeded in tests::parses_a_long_header: needs 512 bytes, budget is 256 bytes (+100.0%)\n\
+                 first failing allocation: 512 bytes (align 8) with 256 of 256 bytes in use\n\
+                 to accept it, write #[memory_budget(512)] at src/lib.rs:{long_header}"
+            )],
+        ),
+        (
+            "parses_on_four_threads_over_budget",
+            false,
+            vec![format!(
+                "memory budget exceeded in tests::parses_on_four_threads_over_budget: needs 512 bytes, budget is 300 bytes (+70.7%)\n\
+                 first failing allocation: 128 bytes (align 8) with 256 of 300 bytes in use\n\
+                 to accept it, write #[memory_budget(512)] at src/lib.rs:{threads_over}"
+            )],
+        ),
+        (
+            "fails_for_another_reason",
+            false,
+            vec!["assertion `left == right` failed: the header has three fields\n  left: 3\n right: 4".into()],
+        ),
+        ("returns_err", false, vec!["Error: \"no colon in \\\"not a header line\\\"\"".into()]),
+        (
+            "grows_every_run",
+            false,
+            vec!["memory use of tests::grows_every_run is not deterministic: it passed with 4096 bytes and a high-water mark of 100 bytes, then failed with 100 bytes: an allocation did not fit".into()],
+        ),
+    ]
+}
+
+/// Checks `output` against every expectation; `status` reads a test's
+/// pass/fail from the runner's output.
+fn check(runner: &str, output: &str, status: impl Fn(&str) -> Option<bool>) {
+    let mut problems = BTreeMap::new();
+    for (test, passes, texts) in expectations() {
+        match status(test) {
+            Some(passed) if passed == passes => {}
+            other => {
+                problems.insert(
+                    test,
+                    format!(
+                        "expected {}, runner said {other:?}",
+                        if passes { "pass" } else { "fail" }
+                    ),
+                );
+            }
+        }
+        for text in texts {
+            if !output.contains(&text) {
+                problems.insert(test, format!("output lacks {text:?}"));
+            }
+        }
+    }
+    // The other failures stay their own: only the budget tests' messages
+    // talk about budgets.
+    let assertion = output.find("the header has three fields").unwrap_or(0);
+    let near = &output[assertion.saturating_sub(400)..(assertion + 200).min(output.len())];
+    if near.contains("memory budget exceeded in tests::fails_for_another_reason") {
+        problems.insert(
+            "fails_for_another_reason",
+            "dressed up as a budget failure".into(),
+        );
+    }
+    // Trials expected to fail print nothing: no worker's budget panic, no
+    // `BudgetExceeded` payload printed raw.
+    for noise in ["memory budget exceeded: allocation of", "Box<dyn Any>"] {
+        if output.contains(noise) {
+            problems.insert("quiet trials", format!("the output contains {noise:?}"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{runner}: {problems:#?}\n--- output ---\n{output}"
+    );
+}
+
+#[test]
+fn downstream_crate_under_cargo_test() {
+    let (success, output) = cargo(&["test", "--", "--show-output", "--test-threads=4"]);
+    assert!(!success, "some downstream tests fail on purpose:\n{output}");
+    check("cargo test", &output, |test| {
+        let line = output
+            .lines()
+            .find(|line| line.starts_with(&format!("test tests::{test} ... ")))?;
+        Some(line.ends_with(" ok"))
+    });
+}
+
+#[test]
+fn downstream_crate_under_cargo_nextest() {
+    let (success, output) = cargo(&[
+        "nextest",
+        "run",
+        "--no-fail-fast",
+        "--success-output=final",
+        "--failure-output=final",
+        "--color=never",
+    ]);
+    assert!(!success, "some downstream tests fail on purpose:\n{output}");
+    // nextest indents each test's captured output by four spaces.
+    let output: String = output
+        .lines()
+        .map(|line| line.strip_prefix("    ").unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n");
+    check("cargo nextest run", &output, |test| {
+        let name = format!("downstream tests::{test}");
+        let line = output.lines().find(|line| {
+            line.trim_end().ends_with(&name) && (line.contains("PASS") || line.contains("FAIL"))
+        })?;
+        Some(line.contains("PASS"))
+    });
+}
