@@ -1,7 +1,7 @@
 //! [`ThreadSafeFixedBufferAllocator`]: the fixed buffer allocator for blocks
 //! shared between threads, bumping with compare-and-swap instead of a lock.
 
-use core::alloc::Layout;
+use core::alloc::{GlobalAlloc, Layout};
 use core::fmt;
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -431,7 +431,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
             return Ok(<&mut str>::default());
         }
         let layout = text::byte_layout(len);
-        let block = self.allocate_block(layout)?;
+        let block = self.allocate_block(layout, self.exhaustion())?;
         let mut writer = text::SliceWriter::new(block, len);
         let outcome = fmt::write(&mut writer, args);
         let written = match writer.finish(outcome) {
@@ -446,7 +446,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         // with the UTF-8 of whole `str`s; any rest is given back by shrinking.
         unsafe {
             if written < len {
-                self.shrink_block(block, layout, text::byte_layout(written))?;
+                self.shrink_block(block, layout, text::byte_layout(written), self.exhaustion())?;
             }
             Ok(core::str::from_utf8_unchecked_mut(
                 core::slice::from_raw_parts_mut(block.as_ptr(), written),
@@ -468,10 +468,10 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     }
 
     /// Records a failed allocation of `layout` at `used` bytes in use and
-    /// applies the policy.
+    /// applies `policy`.
     #[cold]
     #[inline(never)]
-    fn fail(&self, layout: Layout, used: usize) -> AllocError {
+    fn fail(&self, layout: Layout, used: usize, policy: Exhaustion) -> AllocError {
         self.failed.fetch_add(1, LOOK);
         let failure = BudgetExceeded {
             layout,
@@ -479,11 +479,13 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
             capacity: self.capacity,
         };
         self.first_failure.record(failure);
-        exhausted(self.exhaustion(), failure)
+        exhausted(policy, failure)
     }
 
+    /// Allocates a block; on failure applies `policy` (the allocator's own,
+    /// or `Error` where a panic is not allowed, as in `GlobalAlloc`).
     #[inline(always)]
-    fn allocate_block(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+    fn allocate_block(&self, layout: Layout, policy: Exhaustion) -> Result<NonNull<u8>, AllocError> {
         if layout.size() == 0 {
             return Ok(dangling(layout.align()));
         }
@@ -493,7 +495,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         loop {
             let end = base + used;
             let Some((start, new_end)) = place(end, limit, layout) else {
-                return Err(self.fail(layout, used));
+                return Err(self.fail(layout, used, policy));
             };
             match self
                 .end
@@ -544,9 +546,10 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         ptr: NonNull<u8>,
         old: Layout,
         new: Layout,
+        policy: Exhaustion,
     ) -> Result<NonNull<u8>, AllocError> {
         if old.size() == 0 {
-            return self.allocate_block(new);
+            return self.allocate_block(new, policy);
         }
         if is_aligned_to(ptr, new.align()) {
             let extra = new.size() - old.size();
@@ -565,7 +568,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
                 }
             }
         }
-        let moved = self.allocate_block(new)?;
+        let moved = self.allocate_block(new, policy)?;
         // SAFETY: the old block holds `old.size()` bytes, the new one at least
         // as many, and the two are disjoint blocks.
         unsafe {
@@ -584,6 +587,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         ptr: NonNull<u8>,
         old: Layout,
         new: Layout,
+        policy: Exhaustion,
     ) -> Result<NonNull<u8>, AllocError> {
         if new.size() == 0 {
             // SAFETY: the caller's block.
@@ -591,7 +595,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
             return Ok(dangling(new.align()));
         }
         if !is_aligned_to(ptr, new.align()) {
-            let moved = self.allocate_block(new)?;
+            let moved = self.allocate_block(new, policy)?;
             // SAFETY: the old block holds at least `new.size()` bytes, and the
             // two are disjoint blocks.
             unsafe {
@@ -687,13 +691,13 @@ impl FirstFailure {
 unsafe impl Allocator for &ThreadSafeFixedBufferAllocator<'_> {
     #[inline]
     fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        let block = (**self).allocate_block(layout)?;
+        let block = (**self).allocate_block(layout, self.exhaustion())?;
         Ok(NonNull::slice_from_raw_parts(block, layout.size()))
     }
 
     #[inline]
     fn allocate_zeroed(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        let block = (**self).allocate_block(layout)?;
+        let block = (**self).allocate_block(layout, self.exhaustion())?;
         // SAFETY: the block is `layout.size()` writable bytes.
         unsafe { ptr::write_bytes(block.as_ptr(), 0, layout.size()) };
         Ok(NonNull::slice_from_raw_parts(block, layout.size()))
@@ -713,7 +717,7 @@ unsafe impl Allocator for &ThreadSafeFixedBufferAllocator<'_> {
         new_layout: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout)? };
+        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout, self.exhaustion())? };
         Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
     }
 
@@ -725,7 +729,7 @@ unsafe impl Allocator for &ThreadSafeFixedBufferAllocator<'_> {
         new_layout: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout)? };
+        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout, self.exhaustion())? };
         // SAFETY: the block holds `new_layout.size()` bytes, the first
         // `old_layout.size()` of them the old contents.
         unsafe {
@@ -746,8 +750,56 @@ unsafe impl Allocator for &ThreadSafeFixedBufferAllocator<'_> {
         new_layout: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).shrink_block(ptr, old_layout, new_layout)? };
+        let block = unsafe { (**self).shrink_block(ptr, old_layout, new_layout, self.exhaustion())? };
         Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
+    }
+}
+
+// SAFETY: the same disjoint blocks as the `Allocator` impl, from a buffer
+// borrowed for `'static`. The methods never unwind: exhaustion returns null
+// whatever the policy (a `GlobalAlloc` must not panic), which is what lets
+// `handle_alloc_error` report it.
+unsafe impl GlobalAlloc for ThreadSafeFixedBufferAllocator<'static> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.allocate_block(layout, Exhaustion::Error)
+            .map_or(ptr::null_mut(), NonNull::as_ptr)
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match self.allocate_block(layout, Exhaustion::Error) {
+            Ok(block) => {
+                // SAFETY: the block is `layout.size()` writable bytes.
+                unsafe { ptr::write_bytes(block.as_ptr(), 0, layout.size()) };
+                block.as_ptr()
+            }
+            Err(AllocError) => ptr::null_mut(),
+        }
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `GlobalAlloc::dealloc`'s contract: `ptr` is a live block of
+        // this allocator with `layout`, so not null.
+        unsafe { self.deallocate_block(NonNull::new_unchecked(ptr), layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `GlobalAlloc::realloc`'s contract: `ptr` is a live block of
+        // this allocator with `layout`, and `new_size` with `layout`'s
+        // alignment is a valid layout.
+        unsafe {
+            let block = NonNull::new_unchecked(ptr);
+            let new = Layout::from_size_align_unchecked(new_size, layout.align());
+            let result = if new_size >= layout.size() {
+                self.grow_block(block, layout, new, Exhaustion::Error)
+            } else {
+                self.shrink_block(block, layout, new, Exhaustion::Error)
+            };
+            result.map_or(ptr::null_mut(), NonNull::as_ptr)
+        }
     }
 }
 
@@ -864,5 +916,30 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("exhaustion: Panic }"), "{text}");
+    }
+    #[test]
+    fn as_a_global_allocator_it_returns_null_when_full_whatever_the_policy() {
+        static mut MEMORY: crate::Buffer<64> = crate::Buffer::new();
+        // SAFETY: this test is the only user of `MEMORY`.
+        static HEAP: ThreadSafeFixedBufferAllocator<'static> =
+            ThreadSafeFixedBufferAllocator::new(unsafe { (*(&raw mut MEMORY)).as_uninit_mut() });
+        HEAP.set_exhaustion(Exhaustion::Panic);
+        // SAFETY: layouts are non-zero; blocks are freed with their layouts.
+        unsafe {
+            let a = HEAP.alloc(layout(48, 8));
+            assert!(!a.is_null());
+            assert!(HEAP.alloc(layout(32, 8)).is_null(), "no panic, null");
+            let grown = HEAP.realloc(a, layout(48, 8), 64);
+            assert_eq!(grown, a, "the last block grows in place");
+            assert!(HEAP.realloc(a, layout(64, 8), 65).is_null());
+            let shrunk = HEAP.realloc(a, layout(64, 8), 16);
+            assert_eq!((shrunk, HEAP.used()), (a, 16));
+            let zeroed = HEAP.alloc_zeroed(layout(16, 8));
+            assert_eq!(core::slice::from_raw_parts(zeroed, 16), &[0; 16]);
+            HEAP.dealloc(zeroed, layout(16, 8));
+            HEAP.dealloc(a, layout(16, 8));
+        }
+        let stats = HEAP.stats();
+        assert_eq!((stats.used, stats.live_allocations, stats.failed_allocations), (0, 0, 2));
     }
 }

@@ -31,6 +31,17 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let allocator = parse::function(&function)
         .map_err(|error| errors.push(error))
         .ok();
+    if let (Some(args), Some(allocator)) = (&args, allocator)
+        && allocator != Allocator::Global
+    {
+        for (option, _) in args.leaks.iter().chain(&args.verify) {
+            errors.spanned(
+                option,
+                "this option is for tests without an allocator parameter, which measure the global allocator; \
+                 an explicit allocator's blocks cannot outlive the body, and its failures do not abort",
+            );
+        }
+    }
     match (args, allocator, errors.into_result()) {
         (Some(args), Some(allocator), Ok(())) => test(&args, allocator, function),
         (_, _, result) => {
@@ -114,6 +125,12 @@ fn test(args: &Args, allocator: Allocator, mut function: ItemFn) -> TokenStream 
     let run = match allocator {
         Allocator::Fixed => quote!(run_fixed),
         Allocator::ThreadSafe => quote!(run_thread_safe),
+        Allocator::Global => quote!(run_global),
+    };
+    let deny_leaks = args.leaks.as_ref().is_some_and(|(_, deny)| *deny);
+    let verify = match &args.verify {
+        Some((_, verify)) => quote!(::core::option::Option::Some(#verify)),
+        None => quote!(::core::option::Option::None),
     };
     let name_text = name.to_string();
     quote! {
@@ -131,6 +148,8 @@ fn test(args: &Args, allocator: Allocator, mut function: ItemFn) -> TokenStream 
                     line: ::core::line!(),
                     budget: __FBA_BUDGET,
                     search: #search,
+                    deny_leaks: #deny_leaks,
+                    verify: #verify,
                 },
                 #name,
             )
@@ -185,6 +204,20 @@ mod tests {
         assert_eq!(text.matches("compile_error").count(), 5, "{text}");
         assert!(text.contains("async fn f"), "{text}");
         assert!(!text.contains("# [test]"), "{text}");
+    }
+
+    #[test]
+    fn a_function_without_parameter_measures_the_global_allocator() {
+        let text = expand_text("4096, leaks = \"deny\", verify = true", "fn f() {}");
+        assert!(text.contains("run_global"), "{text}");
+        assert!(text.contains("deny_leaks : true"), "{text}");
+        assert!(text.contains("verify : :: core :: option :: Option :: Some (true)"), "{text}");
+    }
+
+    #[test]
+    fn global_mode_options_are_errors_with_an_explicit_allocator() {
+        let text = expand_text("4096, leaks = \"deny\"", "fn f(a: &FixedBufferAllocator) {}");
+        assert!(text.contains("compile_error"), "{text}");
     }
 
     #[test]

@@ -29,9 +29,13 @@ use proc_macro::TokenStream;
 /// - The budget: an integer literal (`4096`, `4_096`, `4096usize`) or a
 ///   constant expression of type `usize` (`4 * 1024`, a `const`).
 /// - Options: `search = false` (enforce only: one trial), `crate = path`
-///   (where the `fba` crate is, when it is not `::fba`).
+///   (where the `fba` crate is, when it is not `::fba`); without a parameter
+///   also `leaks = "deny"` (escaped blocks fail the test) and `verify = true`
+///   (prove the minimum by real failure in child processes).
 /// - The parameter: `&FixedBufferAllocator` or
-///   `&ThreadSafeFixedBufferAllocator` (any name, any path to the type).
+///   `&ThreadSafeFixedBufferAllocator` (any name, any path to the type), or
+///   none: then the body's allocations through the global allocator are
+///   measured, with `fba::GlobalBudget` installed as the global allocator.
 /// - The return type: `()` or `Result<(), E>` with `E: Debug`.
 /// - Other attributes (`#[ignore]`, `#[cfg_attr(..)]`, docs, lints) are kept;
 ///   `#[test]` is added, so do not write one: a `#[test]` above the attribute

@@ -9,7 +9,7 @@ use syn::{
 };
 
 /// The options after the budget, as text for messages.
-const OPTIONS: &str = "`search = true|false` and `crate = path`";
+const OPTIONS: &str = "`search = true|false`, `leaks = \"allow\"|\"deny\"`, `verify = true|false` and `crate = path`";
 
 /// Errors gathered while checking, reported together.
 #[derive(Default)]
@@ -44,6 +44,10 @@ pub(crate) struct Args {
     pub(crate) search: Option<bool>,
     /// `crate = ...`.
     pub(crate) krate: Option<Path>,
+    /// `leaks = "deny"` (true) or `"allow"`, with the option's name for errors.
+    pub(crate) leaks: Option<(Path, bool)>,
+    /// `verify = ...`, with the option's name for errors.
+    pub(crate) verify: Option<(Path, bool)>,
 }
 
 /// Parses the arguments, reporting every problem with them.
@@ -62,6 +66,8 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
             budget,
             search: None,
             krate: None,
+            leaks: None,
+            verify: None,
         };
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
@@ -80,6 +86,34 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                         }
                         _ => errors.spanned(&value, "`search` takes `true` or `false`"),
                     }
+                } else if meta.path.is_ident("verify") {
+                    let value: Expr = meta.value()?.parse()?;
+                    match &value {
+                        Expr::Lit(ExprLit { lit: Lit::Bool(LitBool { value, .. }), .. }) => {
+                            if args.verify.replace((meta.path.clone(), *value)).is_some() {
+                                errors.spanned(&meta.path, "`verify` is given twice");
+                            }
+                        }
+                        _ => errors.spanned(&value, "`verify` takes `true` or `false`"),
+                    }
+                } else if meta.path.is_ident("leaks") {
+                    let value: Expr = meta.value()?.parse()?;
+                    let deny = match &value {
+                        Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) => match text.value().as_str() {
+                            "deny" => Some(true),
+                            "allow" => Some(false),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    match deny {
+                        Some(deny) => {
+                            if args.leaks.replace((meta.path.clone(), deny)).is_some() {
+                                errors.spanned(&meta.path, "`leaks` is given twice");
+                            }
+                        }
+                        None => errors.spanned(&value, "`leaks` takes \"allow\" or \"deny\""),
+                    }
                 } else if meta.path.is_ident("crate") {
                     let value = meta.value()?;
                     let path = if value.peek(LitStr) {
@@ -94,7 +128,7 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                     let name = quote::ToTokens::to_token_stream(&meta.path)
                         .to_string()
                         .replace(' ', "");
-                    let hint = ["search", "crate"]
+                    let hint = ["search", "leaks", "verify", "crate"]
                         .into_iter()
                         .find(|known| edit_distance(known, &name) <= 2)
                         .map(|known| format!(" (did you mean `{known}`?)"))
@@ -192,6 +226,8 @@ fn check_budget(budget: &Expr, errors: &mut Errors) {
 pub(crate) enum Allocator {
     Fixed,
     ThreadSafe,
+    /// No parameter: the body's global allocations are measured.
+    Global,
 }
 
 /// Checks the function and returns the allocator its parameter asks for.
@@ -236,13 +272,7 @@ pub(crate) fn function(function: &ItemFn) -> Result<Allocator, syn::Error> {
     let mut allocator = None;
     let mut inputs = signature.inputs.iter();
     match inputs.next() {
-        None => errors.push(syn::Error::new(
-            signature.paren_token.span.join(),
-            format!(
-                "a memory budget test takes the allocator it runs on: `fn {}(alloc: &FixedBufferAllocator)`",
-                signature.ident
-            ),
-        )),
+        None => allocator = Some(Allocator::Global),
         Some(FnArg::Receiver(receiver)) => errors.spanned(
             receiver,
             "a memory budget test is a free function; it cannot take `self`",
@@ -255,7 +285,7 @@ pub(crate) fn function(function: &ItemFn) -> Result<Allocator, syn::Error> {
     for extra in inputs {
         errors.spanned(
             extra,
-            "a memory budget test takes one parameter, the allocator: `alloc: &FixedBufferAllocator`",
+            "a memory budget test takes at most one parameter, the allocator: `alloc: &FixedBufferAllocator`",
         );
     }
     errors.into_result()?;

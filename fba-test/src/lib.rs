@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 mod buffer;
+mod global;
 #[doc(hidden)]
 pub mod macro_support;
 mod measurement;
@@ -21,7 +22,8 @@ mod trial;
 use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 
 pub use buffer::BUFFER_ALIGNMENT;
-pub use measurement::{Measurement, Verdict};
+pub use global::{BudgetScope, GlobalBudget};
+pub use measurement::{HeapProfile, Measurement, Verdict};
 pub use outcome::Outcome;
 pub use settings::DEFAULT_MAX_BYTES;
 
@@ -80,6 +82,48 @@ pub fn measure_thread_safe<R: Outcome>(
     body: impl FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
 ) -> Measurement {
     measure_with(limit, trial::thread_safe(body))
+}
+
+/// Measures the global allocations of `body` (on the calling thread, and on
+/// threads it hands its [`BudgetScope`] to) under a budget of `limit` bytes,
+/// as a `#[memory_budget(limit)]` test without an allocator parameter does,
+/// without a macro. [`GlobalBudget`] must be the global allocator.
+///
+/// The body runs with those allocations in a fixed buffer far larger than
+/// the limit (`FBA_MAX_BYTES`), so nothing fails: the high-water mark H is
+/// exactly what a fixed buffer would need, and a second run checks that H is
+/// stable (`FBA_SEARCH=0`: one run). The measurement also has the heap
+/// profile: peak live bytes and blocks, allocations, the largest block, and
+/// the blocks that escaped.
+///
+/// Nested in another budget's body, it measures its own body alone, and
+/// the outer budget does not see those allocations.
+///
+/// # Examples
+///
+/// ```
+/// #[global_allocator]
+/// static GLOBAL: fba::GlobalBudget = fba::GlobalBudget::system();
+///
+/// let measurement = fba::measure_global(1024, || {
+///     let mut words = Vec::with_capacity(4);
+///     words.extend(["parse", "a", "header", "!"].map(String::from));
+///     words.concat().len()
+/// });
+/// let heap = measurement.heap.as_ref().unwrap();
+/// // 4 x 24 bytes of `String`s, 5 + 1 + 6 + 1 bytes of text, and the
+/// // concatenation's 13 bytes.
+/// assert_eq!(measurement.minimum, Some(96 + 13 + 13));
+/// assert_eq!((heap.allocations, heap.largest_allocation), (6, 96));
+/// ```
+pub fn measure_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Measurement {
+    let settings = match settings::Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => return unusable(limit, error.to_string()),
+    };
+    let leaks = global::Leaks::Allow;
+    let plan = global::Plan { limit, search: settings.search, leaks, verify: None, settings };
+    global::suspended(|| global::measure(plan, body).0)
 }
 
 fn measure_with<R: Outcome>(

@@ -5,6 +5,7 @@ use std::panic;
 
 use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 
+use crate::global;
 use crate::measurement::Verdict;
 use crate::message::{self, Site};
 use crate::outcome::Outcome;
@@ -27,6 +28,10 @@ pub struct BudgetTest {
     pub budget: usize,
     /// The `search = ...` option, if given.
     pub search: Option<bool>,
+    /// `leaks = "deny"` (global mode).
+    pub deny_leaks: bool,
+    /// The `verify = ...` option, if given (global mode).
+    pub verify: Option<bool>,
 }
 
 impl BudgetTest {
@@ -68,6 +73,27 @@ pub fn run_thread_safe<R: Outcome>(
     )
 }
 
+/// Runs a budget test without an allocator parameter: global-allocator mode.
+#[track_caller]
+pub fn run_global<R: Outcome>(test: &BudgetTest, mut body: impl FnMut() -> R) -> R {
+    let name = test.name();
+    let site = Site { name: &name, file: test.file, line: test.line };
+    if let Some(capacity) = global::child_capacity() {
+        // A verification child: one run in a buffer of exactly this size.
+        let result = capacity
+            .map_err(|error| error.to_string())
+            .and_then(|capacity| global::run_as_child(capacity, &mut body));
+        return result.unwrap_or_else(|reason| panic!("{}", message::unusable(&site, &reason)));
+    }
+    let settings = settings(test);
+    let search = test.search.unwrap_or(true) && settings.search;
+    let verify = test.verify.unwrap_or(settings.verify).then_some(name.as_str());
+    let leaks = if test.deny_leaks { global::Leaks::Deny } else { global::Leaks::Allow };
+    let plan = global::Plan { limit: test.budget, search, leaks, verify, settings };
+    let (measurement, at_limit) = global::measure(plan, body);
+    finish(test, Run { measurement, at_limit })
+}
+
 #[track_caller]
 fn settings(test: &BudgetTest) -> Settings {
     match Settings::from_env() {
@@ -96,12 +122,13 @@ fn finish<R: Outcome>(test: &BudgetTest, run: Run<R>) -> R {
     };
     let measurement = run.measurement;
     if let Some(text) = message::failure(&site, &measurement) {
-        panic!("{text}");
+        // The message is the runtime's own: made outside any budget.
+        global::suspended(|| panic!("{text}"));
     }
     match run.at_limit {
         Some(Ok(returned)) => {
             if measurement.verdict == Verdict::Passed {
-                println!("{}", message::pass_line(&site, &measurement));
+                global::suspended(|| println!("{}", message::pass_line(&site, &measurement)));
             }
             // A failure the body returned (`Err`) fails the test as `#[test]` does.
             returned

@@ -45,6 +45,37 @@ pub struct Measurement {
     pub max_bytes: usize,
     /// Whether the search for the minimum (or what is needed) ran.
     pub searched: bool,
+    /// For global-allocator mode: the heap the body used.
+    pub heap: Option<HeapProfile>,
+    /// Whether child processes proved the minimum by real failure (global
+    /// mode, `verify = true` or `FBA_VERIFY=1`): the body passed with a
+    /// buffer of the minimum and aborted on allocation failure with one byte
+    /// less.
+    pub verified_by_failure: bool,
+}
+
+/// What a body in global-allocator mode did with the heap.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeapProfile {
+    /// The most bytes in live blocks at once: the floor any general-purpose
+    /// heap (embedded-alloc, talc) would need, padding and fragmentation
+    /// aside.
+    pub peak_live_bytes: usize,
+    /// The most blocks live at once.
+    pub peak_live_blocks: usize,
+    /// Allocations made (a block moved by a `realloc` counts once more).
+    pub allocations: usize,
+    /// The size of the largest single block.
+    pub largest_allocation: usize,
+    /// Blocks allocated in the budget and still alive when the body
+    /// returned (leaks, or lazily initialised statics).
+    pub escaped_blocks: usize,
+    /// The bytes in those blocks.
+    pub escaped_bytes: usize,
+    /// The layouts of the first escaped blocks (in address order), when the
+    /// second trial could name them.
+    pub first_escapes: Vec<core::alloc::Layout>,
 }
 
 impl Measurement {
@@ -62,6 +93,8 @@ impl Measurement {
             buffer_alignment: crate::BUFFER_ALIGNMENT,
             max_bytes,
             searched,
+            heap: None,
+            verified_by_failure: false,
         }
     }
 
@@ -110,6 +143,17 @@ pub enum Verdict {
     /// allocations depend on something other than its input.
     NotDeterministic {
         /// What happened, in a sentence.
+        reason: String,
+    },
+    /// Blocks allocated in the budget were still alive when the body
+    /// returned, and the test denies leaks (`leaks = "deny"`).
+    Leaked {
+        /// What escaped, in a sentence.
+        reason: String,
+    },
+    /// Child processes did not confirm the minimum by real failure.
+    NotVerified {
+        /// What the child processes did, in a sentence.
         reason: String,
     },
     /// The run could not be carried out (a buffer could not be allocated, a

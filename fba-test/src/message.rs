@@ -1,7 +1,7 @@
 //! The sentences a budget test prints: the pass line and the failure
 //! messages, with the numbers and what to write instead.
 
-use crate::measurement::{Measurement, Verdict};
+use crate::measurement::{HeapProfile, Measurement, Verdict};
 
 /// Where a budget is declared, for messages that point at it.
 #[derive(Clone, Copy, Debug)]
@@ -23,6 +23,51 @@ fn percent(part: usize, whole: usize) -> f64 {
 /// The line a passing test prints, e.g.
 /// `memory_budget tests::parses_a_header: minimum 3104 of 4096 bytes (75.8%), 3 trials`.
 pub(crate) fn pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
+    let mut line = explicit_pass_line(site, measurement);
+    if let Some(heap) = &measurement.heap {
+        line += &format!(
+            "; peak {} live bytes in {}, {}, largest {} bytes",
+            heap.peak_live_bytes,
+            plural(heap.peak_live_blocks, "block"),
+            plural(heap.allocations, "allocation"),
+            heap.largest_allocation,
+        );
+        if heap.escaped_blocks > 0 {
+            line += &format!("; {}", escapes(heap));
+        }
+    }
+    if measurement.verified_by_failure {
+        line += &format!(
+            "; verified by failure at {} bytes",
+            measurement.minimum.unwrap_or(0).saturating_sub(1)
+        );
+    }
+    line
+}
+
+/// What escaped a budget: `2 blocks escaped (48 bytes): 24 bytes (align 8), 24 bytes (align 8)`.
+pub(crate) fn escapes(heap: &HeapProfile) -> String {
+    let mut text = format!(
+        "{} escaped ({} bytes)",
+        plural(heap.escaped_blocks, "block"),
+        heap.escaped_bytes
+    );
+    if !heap.first_escapes.is_empty() {
+        let listed: Vec<String> = heap
+            .first_escapes
+            .iter()
+            .map(|layout| format!("{} bytes (align {})", layout.size(), layout.align()))
+            .collect();
+        text += ": ";
+        text += &listed.join(", ");
+        if heap.escaped_blocks > heap.first_escapes.len() {
+            text += ", ...";
+        }
+    }
+    text
+}
+
+fn explicit_pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
     let limit = measurement.limit;
     let trials = plural(measurement.trials, "trial");
     match measurement.minimum {
@@ -112,6 +157,15 @@ pub(crate) fn failure(site: &Site<'_>, measurement: &Measurement) -> Option<Stri
         Verdict::OverBudget => Some(over_budget(site, measurement)),
         Verdict::NotDeterministic { reason } => Some(not_deterministic(site, reason)),
         Verdict::Unusable { reason } => Some(unusable(site, reason)),
+        Verdict::Leaked { reason } => Some(format!(
+            "memory budget test {} leaked: {reason}\n\
+             free what the body allocates before it returns, or remove leaks = \"deny\"",
+            site.name
+        )),
+        Verdict::NotVerified { reason } => Some(format!(
+            "the minimum of memory budget test {} was not proved by failure: {reason}",
+            site.name
+        )),
         Verdict::Passed | Verdict::Failed { .. } => None,
     }
 }
@@ -119,7 +173,6 @@ pub(crate) fn failure(site: &Site<'_>, measurement: &Measurement) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buffer::BUFFER_ALIGNMENT;
     use core::alloc::Layout;
     use fba_core::BudgetExceeded;
 
@@ -171,6 +224,26 @@ mod tests {
         assert_eq!(
             pass_line(&SITE, &m),
             "memory_budget tests::parses_a_header: high-water mark 4000 of 4096 bytes (97.7%), 1 trial (search off)"
+        );
+    }
+
+    #[test]
+    fn global_pass_line_adds_the_heap_escapes_and_verification() {
+        let mut m = Measurement { minimum: Some(100), trials: 2, verified_by_failure: true, ..measurement(Verdict::Passed) };
+        m.heap = Some(HeapProfile {
+            peak_live_bytes: 96,
+            peak_live_blocks: 3,
+            allocations: 5,
+            largest_allocation: 64,
+            escaped_blocks: 2,
+            escaped_bytes: 16,
+            first_escapes: vec![Layout::new::<u64>(), Layout::new::<u64>()],
+        });
+        assert_eq!(
+            pass_line(&SITE, &m),
+            "memory_budget tests::parses_a_header: minimum 100 of 4096 bytes (2.4%), 2 trials; \
+             peak 96 live bytes in 3 blocks, 5 allocations, largest 64 bytes; \
+             2 blocks escaped (16 bytes): 8 bytes (align 8), 8 bytes (align 8); verified by failure at 99 bytes"
         );
     }
 

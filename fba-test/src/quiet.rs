@@ -42,27 +42,31 @@ pub(crate) fn install() {
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info: &PanicHookInfo<'_>| {
-            let budget = info.payload().downcast_ref::<BudgetExceeded>();
-            let printing = PRINTING.with(Cell::get);
-            let a_trial_runs = IN_TRIAL.load(Ordering::Relaxed) > 0;
-            match (printing, budget) {
-                (Printing::Quiet, _) | (Printing::Trial, Some(_)) => {}
-                (Printing::Normal, Some(_)) if a_trial_runs => {}
-                (_, Some(failure)) => {
-                    let thread = std::thread::current();
-                    let name = thread.name().unwrap_or("<unnamed>");
-                    let location = info
-                        .location()
-                        .map(|location| format!(" at {location}"))
-                        .unwrap_or_default();
-                    eprintln!(
-                        "\nthread '{name}' panicked{location}:\nmemory budget exceeded: {failure}"
-                    );
-                }
-                (_, None) => previous(info),
-            }
+            // Printing a panic is not the body's work: outside any budget.
+            crate::global::suspended(|| hook(&previous, info))
         }));
     });
+}
+
+/// The hook itself: `previous` is the hook that was installed before.
+fn hook(previous: &(dyn Fn(&PanicHookInfo<'_>) + Sync + Send), info: &PanicHookInfo<'_>) {
+    let budget = info.payload().downcast_ref::<BudgetExceeded>();
+    let printing = PRINTING.with(Cell::get);
+    let a_trial_runs = IN_TRIAL.load(Ordering::Relaxed) > 0;
+    match (printing, budget) {
+        (Printing::Quiet, _) | (Printing::Trial, Some(_)) => {}
+        (Printing::Normal, Some(_)) if a_trial_runs => {}
+        (_, Some(failure)) => {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("<unnamed>");
+            let location = info
+                .location()
+                .map(|location| format!(" at {location}"))
+                .unwrap_or_default();
+            eprintln!("\nthread '{name}' panicked{location}:\nmemory budget exceeded: {failure}");
+        }
+        (_, None) => previous(info),
+    }
 }
 
 /// Runs `body` with panics on this thread printed as `printing` says.

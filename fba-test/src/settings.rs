@@ -13,8 +13,12 @@ pub const DEFAULT_MAX_BYTES: usize = 1 << 30;
 pub(crate) struct Settings {
     /// `FBA_SEARCH`: whether to search for the minimum (default on).
     pub(crate) search: bool,
-    /// `FBA_MAX_BYTES`: the largest buffer a search tries.
+    /// `FBA_MAX_BYTES`: the largest buffer a search tries, and the size of
+    /// a global-mode budget's reservation.
     pub(crate) max_bytes: usize,
+    /// `FBA_VERIFY`: prove global-mode minimums by real failure in child
+    /// processes (default off).
+    pub(crate) verify: bool,
 }
 
 impl Default for Settings {
@@ -22,6 +26,7 @@ impl Default for Settings {
         Settings {
             search: true,
             max_bytes: DEFAULT_MAX_BYTES,
+            verify: false,
         }
     }
 }
@@ -46,6 +51,7 @@ impl fmt::Display for SettingsError {
 
 const SEARCH_ACCEPTS: &str =
     "write 0 or false to turn the search for the minimum off, 1 or true to turn it on";
+const VERIFY_ACCEPTS: &str = "write 1 or true to prove global-mode minimums by real failure in child processes, 0 or false not to";
 const BYTES_ACCEPTS: &str = "write a positive number of bytes, optionally with a K, M or G suffix (powers of 1024), e.g. 1G";
 
 impl Settings {
@@ -64,6 +70,9 @@ impl Settings {
         let mut settings = Settings::default();
         if let Some(value) = lookup("FBA_SEARCH") {
             settings.search = parse_switch("FBA_SEARCH", &value, SEARCH_ACCEPTS)?;
+        }
+        if let Some(value) = lookup("FBA_VERIFY") {
+            settings.verify = parse_switch("FBA_VERIFY", &value, VERIFY_ACCEPTS)?;
         }
         if let Some(value) = lookup("FBA_MAX_BYTES") {
             settings.max_bytes = parse_bytes("FBA_MAX_BYTES", &value)?;
