@@ -24,8 +24,8 @@ pub use fba_core::{
 };
 pub use fba_macros::memory_budget;
 pub use fba_test::{
-    BUFFER_ALIGNMENT, DEFAULT_MAX_BYTES, Measurement, Outcome, Verdict, measure,
-    measure_thread_safe,
+    BUFFER_ALIGNMENT, BudgetScope, DEFAULT_MAX_BYTES, GlobalBudget, HeapProfile, Measurement,
+    Outcome, Verdict, measure, measure_global, measure_thread_safe,
 };
 
 /// What `#[memory_budget]` expands to uses. Not a public API.

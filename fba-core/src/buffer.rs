@@ -44,8 +44,14 @@ impl<const N: usize> Buffer<N> {
         Buffer([MaybeUninit::uninit(); N])
     }
 
-    /// The bytes, for a `const` context where `&mut Buffer` cannot deref
-    /// (a `static` allocator).
+    /// The bytes of a buffer that lives for the rest of the program (a
+    /// `static mut`), for a `static` allocator: a `const` initialiser cannot
+    /// go through `DerefMut`, and taking `&mut` of a `static mut` is an error.
+    ///
+    /// # Safety
+    ///
+    /// `buffer` must point to a `Buffer` that is valid for `'static` and that
+    /// nothing else uses, ever: the allocator becomes its only user.
     ///
     /// # Examples
     ///
@@ -55,11 +61,13 @@ impl<const N: usize> Buffer<N> {
     /// static mut HEAP: Buffer<1024> = Buffer::new();
     /// // SAFETY: the allocator is the only user of `HEAP`.
     /// static ALLOC: ThreadSafeFixedBufferAllocator<'static> =
-    ///     ThreadSafeFixedBufferAllocator::new(unsafe { (*(&raw mut HEAP)).as_uninit_mut() });
+    ///     ThreadSafeFixedBufferAllocator::new(unsafe { Buffer::static_bytes(&raw mut HEAP) });
     /// assert_eq!(ALLOC.capacity(), 1024);
     /// ```
-    pub const fn as_uninit_mut(&mut self) -> &mut [MaybeUninit<u8>] {
-        &mut self.0
+    pub const unsafe fn static_bytes(buffer: *mut Self) -> &'static mut [MaybeUninit<u8>] {
+        // SAFETY: the caller guarantees the buffer is valid for `'static`
+        // and has no other user.
+        unsafe { &mut (*buffer).0 }
     }
 }
 

@@ -99,7 +99,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// static mut HEAP: Buffer<1024> = Buffer::new();
     /// // SAFETY: the allocator is the only user of `HEAP`.
     /// static ALLOC: ThreadSafeFixedBufferAllocator<'static> =
-    ///     ThreadSafeFixedBufferAllocator::new(unsafe { (*(&raw mut HEAP)).as_uninit_mut() });
+    ///     ThreadSafeFixedBufferAllocator::new(unsafe { Buffer::static_bytes(&raw mut HEAP) });
     ///
     /// assert_eq!(ALLOC.alloc_str("shared").unwrap(), "shared");
     /// assert_eq!(ALLOC.capacity(), 1024);
@@ -485,7 +485,11 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// Allocates a block; on failure applies `policy` (the allocator's own,
     /// or `Error` where a panic is not allowed, as in `GlobalAlloc`).
     #[inline(always)]
-    fn allocate_block(&self, layout: Layout, policy: Exhaustion) -> Result<NonNull<u8>, AllocError> {
+    fn allocate_block(
+        &self,
+        layout: Layout,
+        policy: Exhaustion,
+    ) -> Result<NonNull<u8>, AllocError> {
         if layout.size() == 0 {
             return Ok(dangling(layout.align()));
         }
@@ -750,7 +754,8 @@ unsafe impl Allocator for &ThreadSafeFixedBufferAllocator<'_> {
         new_layout: Layout,
     ) -> Result<NonNull<[u8]>, AllocError> {
         // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).shrink_block(ptr, old_layout, new_layout, self.exhaustion())? };
+        let block =
+            unsafe { (**self).shrink_block(ptr, old_layout, new_layout, self.exhaustion())? };
         Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
     }
 }
@@ -922,7 +927,9 @@ mod tests {
         static mut MEMORY: crate::Buffer<64> = crate::Buffer::new();
         // SAFETY: this test is the only user of `MEMORY`.
         static HEAP: ThreadSafeFixedBufferAllocator<'static> =
-            ThreadSafeFixedBufferAllocator::new(unsafe { (*(&raw mut MEMORY)).as_uninit_mut() });
+            ThreadSafeFixedBufferAllocator::new(unsafe {
+                crate::Buffer::static_bytes(&raw mut MEMORY)
+            });
         HEAP.set_exhaustion(Exhaustion::Panic);
         // SAFETY: layouts are non-zero; blocks are freed with their layouts.
         unsafe {
@@ -940,6 +947,9 @@ mod tests {
             HEAP.dealloc(a, layout(16, 8));
         }
         let stats = HEAP.stats();
-        assert_eq!((stats.used, stats.live_allocations, stats.failed_allocations), (0, 0, 2));
+        assert_eq!(
+            (stats.used, stats.live_allocations, stats.failed_allocations),
+            (0, 0, 2)
+        );
     }
 }

@@ -211,12 +211,18 @@ mod tests {
         let text = expand_text("4096, leaks = \"deny\", verify = true", "fn f() {}");
         assert!(text.contains("run_global"), "{text}");
         assert!(text.contains("deny_leaks : true"), "{text}");
-        assert!(text.contains("verify : :: core :: option :: Option :: Some (true)"), "{text}");
+        assert!(
+            text.contains("verify : :: core :: option :: Option :: Some (true)"),
+            "{text}"
+        );
     }
 
     #[test]
     fn global_mode_options_are_errors_with_an_explicit_allocator() {
-        let text = expand_text("4096, leaks = \"deny\"", "fn f(a: &FixedBufferAllocator) {}");
+        let text = expand_text(
+            "4096, leaks = \"deny\"",
+            "fn f(a: &FixedBufferAllocator) {}",
+        );
         assert!(text.contains("compile_error"), "{text}");
     }
 

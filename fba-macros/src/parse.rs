@@ -9,7 +9,8 @@ use syn::{
 };
 
 /// The options after the budget, as text for messages.
-const OPTIONS: &str = "`search = true|false`, `leaks = \"allow\"|\"deny\"`, `verify = true|false` and `crate = path`";
+const OPTIONS: &str =
+    "`search = true|false`, `leaks = \"allow\"|\"deny\"`, `verify = true|false` and `crate = path`";
 
 /// Errors gathered while checking, reported together.
 #[derive(Default)]
@@ -89,7 +90,10 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                 } else if meta.path.is_ident("verify") {
                     let value: Expr = meta.value()?.parse()?;
                     match &value {
-                        Expr::Lit(ExprLit { lit: Lit::Bool(LitBool { value, .. }), .. }) => {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Bool(LitBool { value, .. }),
+                            ..
+                        }) => {
                             if args.verify.replace((meta.path.clone(), *value)).is_some() {
                                 errors.spanned(&meta.path, "`verify` is given twice");
                             }
@@ -99,7 +103,10 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                 } else if meta.path.is_ident("leaks") {
                     let value: Expr = meta.value()?.parse()?;
                     let deny = match &value {
-                        Expr::Lit(ExprLit { lit: Lit::Str(text), .. }) => match text.value().as_str() {
+                        Expr::Lit(ExprLit {
+                            lit: Lit::Str(text),
+                            ..
+                        }) => match text.value().as_str() {
                             "deny" => Some(true),
                             "allow" => Some(false),
                             _ => None,

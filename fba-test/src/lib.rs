@@ -108,11 +108,11 @@ pub fn measure_thread_safe<R: Outcome>(
 /// let measurement = fba::measure_global(1024, || {
 ///     let mut words = Vec::with_capacity(4);
 ///     words.extend(["parse", "a", "header", "!"].map(String::from));
-///     words.concat().len()
+///     assert_eq!(words.concat(), "parseaheader!");
 /// });
 /// let heap = measurement.heap.as_ref().unwrap();
 /// // 4 x 24 bytes of `String`s, 5 + 1 + 6 + 1 bytes of text, and the
-/// // concatenation's 13 bytes.
+/// // concatenation's 13 bytes, all live at once.
 /// assert_eq!(measurement.minimum, Some(96 + 13 + 13));
 /// assert_eq!((heap.allocations, heap.largest_allocation), (6, 96));
 /// ```
@@ -122,7 +122,13 @@ pub fn measure_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Meas
         Err(error) => return unusable(limit, error.to_string()),
     };
     let leaks = global::Leaks::Allow;
-    let plan = global::Plan { limit, search: settings.search, leaks, verify: None, settings };
+    let plan = global::Plan {
+        limit,
+        search: settings.search,
+        leaks,
+        verify: None,
+        settings,
+    };
     global::suspended(|| global::measure(plan, body).0)
 }
 

@@ -77,7 +77,11 @@ pub fn run_thread_safe<R: Outcome>(
 #[track_caller]
 pub fn run_global<R: Outcome>(test: &BudgetTest, mut body: impl FnMut() -> R) -> R {
     let name = test.name();
-    let site = Site { name: &name, file: test.file, line: test.line };
+    let site = Site {
+        name: &name,
+        file: test.file,
+        line: test.line,
+    };
     if let Some(capacity) = global::child_capacity() {
         // A verification child: one run in a buffer of exactly this size.
         let result = capacity
@@ -87,11 +91,30 @@ pub fn run_global<R: Outcome>(test: &BudgetTest, mut body: impl FnMut() -> R) ->
     }
     let settings = settings(test);
     let search = test.search.unwrap_or(true) && settings.search;
-    let verify = test.verify.unwrap_or(settings.verify).then_some(name.as_str());
-    let leaks = if test.deny_leaks { global::Leaks::Deny } else { global::Leaks::Allow };
-    let plan = global::Plan { limit: test.budget, search, leaks, verify, settings };
+    let verify = test
+        .verify
+        .unwrap_or(settings.verify)
+        .then_some(name.as_str());
+    let leaks = if test.deny_leaks {
+        global::Leaks::Deny
+    } else {
+        global::Leaks::Allow
+    };
+    let plan = global::Plan {
+        limit: test.budget,
+        search,
+        leaks,
+        verify,
+        settings,
+    };
     let (measurement, at_limit) = global::measure(plan, body);
-    finish(test, Run { measurement, at_limit })
+    finish(
+        test,
+        Run {
+            measurement,
+            at_limit,
+        },
+    )
 }
 
 #[track_caller]

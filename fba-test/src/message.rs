@@ -183,23 +183,16 @@ mod tests {
     };
 
     fn measurement(verdict: Verdict) -> Measurement {
-        Measurement {
-            limit: 4096,
-            minimum: None,
-            needed: None,
-            high_water_mark: 4000,
-            trials: 1,
-            stats: Default::default(),
-            first_failure: Some(BudgetExceeded {
-                layout: Layout::from_size_align(1024, 8).unwrap(),
-                used: 3584,
-                capacity: 4096,
-            }),
-            verdict,
-            buffer_alignment: BUFFER_ALIGNMENT,
-            max_bytes: 1 << 30,
-            searched: true,
-        }
+        let mut measurement = Measurement::new(4096, true, 1 << 30);
+        measurement.high_water_mark = 4000;
+        measurement.trials = 1;
+        measurement.first_failure = Some(BudgetExceeded {
+            layout: Layout::from_size_align(1024, 8).unwrap(),
+            used: 3584,
+            capacity: 4096,
+        });
+        measurement.verdict = verdict;
+        measurement
     }
 
     #[test]
@@ -229,7 +222,12 @@ mod tests {
 
     #[test]
     fn global_pass_line_adds_the_heap_escapes_and_verification() {
-        let mut m = Measurement { minimum: Some(100), trials: 2, verified_by_failure: true, ..measurement(Verdict::Passed) };
+        let mut m = Measurement {
+            minimum: Some(100),
+            trials: 2,
+            verified_by_failure: true,
+            ..measurement(Verdict::Passed)
+        };
         m.heap = Some(HeapProfile {
             peak_live_bytes: 96,
             peak_live_blocks: 3,

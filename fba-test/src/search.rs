@@ -213,6 +213,7 @@ mod tests {
     const SETTINGS: Settings = Settings {
         search: true,
         max_bytes: 1 << 20,
+        verify: false,
     };
 
     fn fixed<R: Outcome>(

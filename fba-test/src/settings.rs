@@ -146,7 +146,8 @@ mod tests {
             settings(&[]),
             Ok(Settings {
                 search: true,
-                max_bytes: 1 << 30
+                max_bytes: 1 << 30,
+                verify: false
             })
         );
     }

@@ -73,7 +73,9 @@ impl<A: GlobalAlloc> GlobalBudget<A> {
             };
             if !block.is_null() {
                 if region.log.is_active() {
-                    region.log.record(block.addr(), layout.size(), layout.align());
+                    region
+                        .log
+                        .record(block.addr(), layout.size(), layout.align());
                 }
                 region.allocated(layout, used_before);
                 return block;
@@ -152,7 +154,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalBudget<A> {
         let owner = region::owner(block.addr());
         let current = scope::current();
         // SAFETY: a non-null current region is a static slot.
-        let target = (!current.is_null()).then(|| unsafe { &*current }).filter(|region| region.is_open());
+        let target = (!current.is_null())
+            .then(|| unsafe { &*current })
+            .filter(|region| region.is_open());
         match (owner, target) {
             (None, None) => {
                 // SAFETY: the block came from `inner`, outside any budget.
@@ -161,7 +165,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalBudget<A> {
             (Some(owner), Some(target)) if ptr::eq(owner, target) => {
                 // SAFETY: `new_size` with `layout`'s alignment is a valid
                 // layout (`realloc`'s contract).
-                let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+                let new_layout =
+                    unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
                 let used_before = owner.allocator().used();
                 if new_size < layout.size() {
                     owner.fold_peaks(0, 0);
@@ -189,7 +194,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalBudget<A> {
             // thread allocates now, copy, free where the block came from.
             _ => {
                 // SAFETY: `new_size` with `layout`'s alignment is a valid layout.
-                let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+                let new_layout =
+                    unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
                 // SAFETY: the caller's block and layouts.
                 unsafe { self.move_block(block, layout, new_layout) }
             }

@@ -40,11 +40,13 @@ fn entries_layout() -> Layout {
 }
 
 impl Log {
-    pub(crate) const EMPTY: Log = Log {
-        entries: AtomicPtr::new(ptr::null_mut()),
-        next: AtomicUsize::new(0),
-        active: AtomicBool::new(false),
-    };
+    pub(crate) const fn empty() -> Log {
+        Log {
+            entries: AtomicPtr::new(ptr::null_mut()),
+            next: AtomicUsize::new(0),
+            active: AtomicBool::new(false),
+        }
+    }
 
     /// Starts logging (on a region being claimed, before it is published).
     pub(crate) fn start(&self) {

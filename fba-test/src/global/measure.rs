@@ -71,7 +71,11 @@ fn trial<R>(
         crate::trial::caught(printing, &mut *body)
     };
     let (snapshot, escapes) = region.finish();
-    Ok(Trial { result, snapshot, escapes })
+    Ok(Trial {
+        result,
+        snapshot,
+        escapes,
+    })
 }
 
 pub(crate) const NOT_INSTALLED: &str = "a #[memory_budget] test without an allocator parameter measures the global \
@@ -88,13 +92,17 @@ pub(crate) fn measure<R: Outcome>(
     quiet::install();
     let mut measurement = Measurement::new(plan.limit, plan.search, plan.settings.max_bytes);
     if !region::installed() {
-        measurement.verdict = Verdict::Unusable { reason: NOT_INSTALLED.to_owned() };
+        measurement.verdict = Verdict::Unusable {
+            reason: NOT_INSTALLED.to_owned(),
+        };
         return (measurement, None);
     }
     let first = match trial(&mut body, &plan, false, Printing::Trial) {
         Ok(first) => first,
         Err(error) => {
-            measurement.verdict = Verdict::Unusable { reason: error.to_string() };
+            measurement.verdict = Verdict::Unusable {
+                reason: error.to_string(),
+            };
             return (measurement, None);
         }
     };
@@ -105,7 +113,9 @@ pub(crate) fn measure<R: Outcome>(
         return (measurement, Some(first.result));
     }
     if first.snapshot.abandoned {
-        measurement.verdict = Verdict::Failed { reason: abandoned() };
+        measurement.verdict = Verdict::Failed {
+            reason: abandoned(),
+        };
         return (measurement, Some(first.result));
     }
     if plan.search {
@@ -126,7 +136,9 @@ pub(crate) fn measure<R: Outcome>(
                 }
             }
             Err(error) => {
-                measurement.verdict = Verdict::Unusable { reason: error.to_string() };
+                measurement.verdict = Verdict::Unusable {
+                    reason: error.to_string(),
+                };
                 return (measurement, Some(first.result));
             }
         }
@@ -145,7 +157,9 @@ pub(crate) fn measure<R: Outcome>(
         && let Some(heap) = &measurement.heap
         && heap.escaped_blocks > 0
     {
-        measurement.verdict = Verdict::Leaked { reason: crate::message::escapes(heap) };
+        measurement.verdict = Verdict::Leaked {
+            reason: crate::message::escapes(heap),
+        };
     }
     if measurement.verdict == Verdict::Passed
         && plan.search

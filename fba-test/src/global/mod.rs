@@ -26,3 +26,6 @@ pub(crate) use measure::{Leaks, Plan, measure};
 pub use scope::BudgetScope;
 pub(crate) use scope::suspended;
 pub(crate) use verify::{child_capacity, run_as_child};
+
+#[cfg(test)]
+mod tests;

@@ -36,7 +36,7 @@ const ENDED: usize = 1 << (usize::BITS - 1);
 /// How long `finish` waits for threads still inside `BudgetScope::enter`.
 const LEAVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-static REGIONS: [Region; SLOTS] = [const { Region::EMPTY }; SLOTS];
+static REGIONS: [Region; SLOTS] = [const { Region::empty() }; SLOTS];
 /// Published regions: frees look up addresses only when there are any.
 static PUBLISHED: AtomicUsize = AtomicUsize::new(0);
 /// One past the highest slot ever claimed: lookups scan no further.
@@ -105,13 +105,15 @@ struct OverLimit {
 }
 
 impl OverLimit {
-    const EMPTY: OverLimit = OverLimit {
-        recorded: AtomicBool::new(false),
-        size: AtomicUsize::new(0),
-        align: AtomicUsize::new(1),
-        used: AtomicUsize::new(0),
-        done: AtomicBool::new(false),
-    };
+    const fn empty() -> OverLimit {
+        OverLimit {
+            recorded: AtomicBool::new(false),
+            size: AtomicUsize::new(0),
+            align: AtomicUsize::new(1),
+            used: AtomicUsize::new(0),
+            done: AtomicBool::new(false),
+        }
+    }
 
     #[cold]
     fn record(&self, layout: Layout, used_before: usize) {
@@ -128,8 +130,16 @@ impl OverLimit {
         if !self.done.load(Ordering::Acquire) {
             return None;
         }
-        let layout = Layout::from_size_align(self.size.load(Ordering::Relaxed), self.align.load(Ordering::Relaxed)).ok()?;
-        Some(BudgetExceeded { layout, used: self.used.load(Ordering::Relaxed), capacity: limit })
+        let layout = Layout::from_size_align(
+            self.size.load(Ordering::Relaxed),
+            self.align.load(Ordering::Relaxed),
+        )
+        .ok()?;
+        Some(BudgetExceeded {
+            layout,
+            used: self.used.load(Ordering::Relaxed),
+            capacity: limit,
+        })
     }
 
     fn reset(&self) {
@@ -159,26 +169,28 @@ impl std::fmt::Display for ClaimError {
 }
 
 impl Region {
-    const EMPTY: Region = Region {
-        start: AtomicUsize::new(0),
-        end: AtomicUsize::new(0),
-        state: AtomicU8::new(FREE),
-        generation: AtomicUsize::new(0),
-        allocator: UnsafeCell::new(ThreadSafeFixedBufferAllocator::new(&mut [])),
-        memory: AtomicPtr::new(ptr::null_mut()),
-        memory_size: AtomicUsize::new(0),
-        ended: AtomicBool::new(false),
-        entered: AtomicUsize::new(0),
-        live: AtomicUsize::new(0),
-        hard: AtomicBool::new(false),
-        spilled: AtomicBool::new(false),
-        peak_live_bytes: AtomicUsize::new(0),
-        peak_live_blocks: AtomicUsize::new(0),
-        largest: AtomicUsize::new(0),
-        limit: AtomicUsize::new(usize::MAX),
-        over_limit: OverLimit::EMPTY,
-        log: Log::EMPTY,
-    };
+    const fn empty() -> Region {
+        Region {
+            start: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+            state: AtomicU8::new(FREE),
+            generation: AtomicUsize::new(0),
+            allocator: UnsafeCell::new(ThreadSafeFixedBufferAllocator::new(&mut [])),
+            memory: AtomicPtr::new(ptr::null_mut()),
+            memory_size: AtomicUsize::new(0),
+            ended: AtomicBool::new(false),
+            entered: AtomicUsize::new(0),
+            live: AtomicUsize::new(0),
+            hard: AtomicBool::new(false),
+            spilled: AtomicBool::new(false),
+            peak_live_bytes: AtomicUsize::new(0),
+            peak_live_blocks: AtomicUsize::new(0),
+            largest: AtomicUsize::new(0),
+            limit: AtomicUsize::new(usize::MAX),
+            over_limit: OverLimit::empty(),
+            log: Log::empty(),
+        }
+    }
 
     /// The region's allocator.
     #[inline]
@@ -286,7 +298,8 @@ impl Region {
         };
         // Before the ended bit is set nobody releases the region, so its log
         // can be read.
-        let escapes = (self.log.is_active() && snapshot.stats.live_allocations > 0).then(|| self.log.replay());
+        let escapes = (self.log.is_active() && snapshot.stats.live_allocations > 0)
+            .then(|| self.log.replay());
         // A region a thread may still allocate from is never released.
         if !abandoned && self.live.fetch_or(ENDED, Ordering::AcqRel) == 0 {
             self.release();
@@ -336,11 +349,12 @@ pub(super) fn claim(
     tracked: bool,
 ) -> Result<&'static Region, ClaimError> {
     let memory = take_memory(capacity).map_err(ClaimError::Memory)?;
-    let Some((index, region)) = REGIONS
-        .iter()
-        .enumerate()
-        .find(|(_, region)| region.state.compare_exchange(FREE, CLAIMED, Ordering::AcqRel, Ordering::Relaxed).is_ok())
-    else {
+    let Some((index, region)) = REGIONS.iter().enumerate().find(|(_, region)| {
+        region
+            .state
+            .compare_exchange(FREE, CLAIMED, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }) else {
         give_back(memory.as_ptr(), capacity);
         return Err(ClaimError::NoSlot);
     };
@@ -348,8 +362,12 @@ pub(super) fn claim(
     // bytes that this region now owns until `release`; the slot is claimed
     // and unpublished, so nothing else reads its allocator.
     unsafe {
-        let bytes = std::slice::from_raw_parts_mut(memory.as_ptr().cast::<MaybeUninit<u8>>(), capacity);
-        ptr::write(region.allocator.get(), ThreadSafeFixedBufferAllocator::new(bytes));
+        let bytes =
+            std::slice::from_raw_parts_mut(memory.as_ptr().cast::<MaybeUninit<u8>>(), capacity);
+        ptr::write(
+            region.allocator.get(),
+            ThreadSafeFixedBufferAllocator::new(bytes),
+        );
     }
     region.memory.store(memory.as_ptr(), Ordering::Relaxed);
     region.memory_size.store(capacity, Ordering::Relaxed);
@@ -390,7 +408,10 @@ fn take_memory(capacity: usize) -> Result<NonNull<u8>, BufferUnavailable> {
         if memory.is_null() || memory == BUSY {
             continue;
         }
-        if slot.compare_exchange(memory, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed).is_err() {
+        if slot
+            .compare_exchange(memory, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+        {
             continue;
         }
         let idle_size = size.load(Ordering::Acquire);
@@ -401,7 +422,8 @@ fn take_memory(capacity: usize) -> Result<NonNull<u8>, BufferUnavailable> {
         free(memory, idle_size);
     }
     let unavailable = BufferUnavailable { capacity };
-    let layout = Layout::from_size_align(capacity.max(1), BUFFER_ALIGNMENT).map_err(|_| unavailable.clone())?;
+    let layout = Layout::from_size_align(capacity.max(1), BUFFER_ALIGNMENT)
+        .map_err(|_| unavailable.clone())?;
     // SAFETY: the layout's size is not zero. The system allocator serves a
     // reservation this large with pages the OS commits on first write.
     NonNull::new(unsafe { System.alloc(layout) }).ok_or(unavailable)
@@ -413,7 +435,10 @@ fn give_back(memory: *mut u8, size: usize) {
         return;
     }
     for (slot, idle_size) in IDLE.iter().zip(&IDLE_SIZE) {
-        if slot.compare_exchange(ptr::null_mut(), BUSY, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        if slot
+            .compare_exchange(ptr::null_mut(), BUSY, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
             idle_size.store(size, Ordering::Relaxed);
             slot.store(memory, Ordering::Release);
             return;
@@ -425,12 +450,17 @@ fn give_back(memory: *mut u8, size: usize) {
 fn free(memory: *mut u8, size: usize) {
     // SAFETY: `memory` came from `System.alloc` with this layout in
     // `take_memory`, which accepted the layout.
-    unsafe { System.dealloc(memory, Layout::from_size_align_unchecked(size.max(1), BUFFER_ALIGNMENT)) }
+    unsafe {
+        System.dealloc(
+            memory,
+            Layout::from_size_align_unchecked(size.max(1), BUFFER_ALIGNMENT),
+        )
+    }
 }
 
 /// The region a probe allocation runs in: never published, it only tells
 /// whether allocations reach `GlobalBudget`.
-static PROBE: Region = Region::EMPTY;
+static PROBE: Region = Region::empty();
 static PROBE_SEEN: AtomicBool = AtomicBool::new(false);
 
 pub(super) fn is_probe(region: &Region) -> bool {

@@ -76,7 +76,9 @@ unsafe impl Sync for BudgetScope {}
 
 impl std::fmt::Debug for BudgetScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BudgetScope").field("active", &self.is_active()).finish()
+        f.debug_struct("BudgetScope")
+            .field("active", &self.is_active())
+            .finish()
     }
 }
 

@@ -26,8 +26,12 @@ pub(crate) fn child_capacity() -> Option<Result<usize, SettingsError>> {
 /// Runs `body` once with the calling thread's allocations in a buffer of
 /// exactly `capacity` bytes: an allocation that does not fit makes the
 /// global allocator return null, and std aborts the process.
-pub(crate) fn run_as_child<R: Outcome>(capacity: usize, body: impl FnOnce() -> R) -> Result<R, String> {
-    let region = region::claim(capacity, usize::MAX, true, false).map_err(|error| error.to_string())?;
+pub(crate) fn run_as_child<R: Outcome>(
+    capacity: usize,
+    body: impl FnOnce() -> R,
+) -> Result<R, String> {
+    let region =
+        region::claim(capacity, usize::MAX, true, false).map_err(|error| error.to_string())?;
     let returned = {
         let _in_budget = scope::set(region);
         body()
@@ -38,10 +42,17 @@ pub(crate) fn run_as_child<R: Outcome>(capacity: usize, body: impl FnOnce() -> R
 
 /// Runs the test `name` in a child with `capacity` bytes.
 fn child(name: &str, capacity: usize) -> Result<Output, String> {
-    let executable = std::env::current_exe().map_err(|error| format!("cannot find the test binary: {error}"))?;
+    let executable =
+        std::env::current_exe().map_err(|error| format!("cannot find the test binary: {error}"))?;
     let mut command = Command::new(executable);
     command
-        .args([name, "--exact", "--include-ignored", "--test-threads=1", "--nocapture"])
+        .args([
+            name,
+            "--exact",
+            "--include-ignored",
+            "--test-threads=1",
+            "--nocapture",
+        ])
         .env(CAPACITY_VARIABLE, capacity.to_string())
         .env("FBA_VERIFY", "0")
         .env("RUST_BACKTRACE", "0");

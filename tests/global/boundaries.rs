@@ -1,0 +1,82 @@
+//! Blocks that cross a budget's boundary, budgets inside budgets, and
+//! bad input that must not abort.
+
+use fba::{Verdict, measure_global};
+
+#[test]
+fn a_block_from_before_the_budget_grows_and_is_freed_inside_it() {
+    // One vector per trial, each allocated outside the budget.
+    let mut befores: Vec<Vec<u64>> = (0..2).map(|_| vec![1, 2]).collect();
+    let m = measure_global(4096, || {
+        let mut before = befores.pop().unwrap();
+        before.extend(3..=10);
+        assert_eq!(before.iter().sum::<u64>(), 55);
+        before.clear();
+        before.shrink_to_fit();
+    });
+    // Growing to 10 elements moves the block into the budget (80 bytes);
+    // shrinking it to nothing frees it there.
+    assert_eq!(m.minimum, Some(80));
+    assert_eq!(m.heap.as_ref().unwrap().escaped_blocks, 0);
+}
+
+#[test]
+fn a_block_from_the_budget_outlives_it_and_is_freed_afterwards() {
+    let mut kept = None;
+    let m = measure_global(4096, || {
+        kept = Some(vec![7u8; 64]);
+    });
+    assert_eq!(fba::measure_global(64, || ()).minimum, Some(0));
+    assert_eq!(m.heap.as_ref().unwrap().escaped_blocks, 1);
+    let mut kept = kept.unwrap();
+    kept.extend([8u8; 1000]);
+    assert_eq!(
+        kept.iter().map(|b| *b as usize).sum::<usize>(),
+        7 * 64 + 8 * 1000
+    );
+}
+
+#[test]
+fn a_block_freed_on_another_thread_during_the_budget_is_returned() {
+    let m = measure_global(4096, || {
+        let block = vec![0u8; 300];
+        std::thread::scope(|s| s.spawn(move || drop(block)).join().unwrap());
+    });
+    assert!(m.passed(), "{m:?}");
+    let heap = m.heap.as_ref().unwrap();
+    assert_eq!(heap.escaped_blocks, 0, "{m:?}");
+}
+
+#[test]
+fn a_nested_budget_measures_its_body_alone() {
+    let mut inner = None;
+    let outer = measure_global(4096, || {
+        let scratch = vec![0u8; 100];
+        inner = Some(measure_global(4096, || {
+            assert_eq!(vec![0u8; 500].len(), 500)
+        }));
+        assert_eq!(scratch.len(), 100);
+    });
+    assert_eq!(inner.unwrap().minimum, Some(500));
+    // The inner run and its measurement are the runtime's work, outside the
+    // outer budget: the outer body needed its 100 bytes.
+    assert_eq!(outer.minimum, Some(100));
+}
+
+#[test]
+fn a_body_whose_use_changes_between_runs_is_not_deterministic() {
+    let mut runs = 0;
+    let m = measure_global(4096, || {
+        runs += 1;
+        assert_eq!(vec![0u8; 100 * runs].len(), 100 * runs);
+    });
+    let Verdict::NotDeterministic { reason } = m.verdict else {
+        panic!("{m:?}")
+    };
+    assert!(
+        reason.starts_with(
+            "its high-water mark was 100 bytes the first time and 200 bytes the second"
+        ),
+        "{reason}"
+    );
+}

@@ -1,0 +1,9 @@
+use fba::memory_budget;
+
+#[memory_budget(4096, verify = "yes")]
+fn parses_a_header() {
+    let header = String::from("Host: example.org");
+    assert!(header.starts_with("Host"));
+}
+
+fn main() {}
