@@ -145,13 +145,12 @@ fn finish<R: Outcome>(test: &BudgetTest, run: Run<R>) -> R {
     };
     let measurement = run.measurement;
     if let Some(text) = message::failure(&site, &measurement) {
-        // The message is the runtime's own: made outside any budget.
-        global::suspended(|| panic!("{text}"));
+        panic!("{text}");
     }
     match run.at_limit {
         Some(Ok(returned)) => {
             if measurement.verdict == Verdict::Passed {
-                global::suspended(|| println!("{}", message::pass_line(&site, &measurement)));
+                println!("{}", message::pass_line(&site, &measurement));
             }
             // A failure the body returned (`Err`) fails the test as `#[test]` does.
             returned

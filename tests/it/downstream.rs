@@ -17,6 +17,11 @@ fn root() -> PathBuf {
 /// Runs cargo on the downstream crate with a clean environment: no `FBA_*`
 /// settings, no backtraces, no CI markers, nothing of an outer nextest.
 fn cargo(args: &[&str]) -> (bool, String) {
+    cargo_with_backtrace(args, "0")
+}
+
+/// As [`cargo`], with `RUST_BACKTRACE` set to `backtrace`.
+fn cargo_with_backtrace(args: &[&str], backtrace: &str) -> (bool, String) {
     let _one_at_a_time = CARGO
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -42,7 +47,7 @@ fn cargo(args: &[&str]) -> (bool, String) {
     }
     command
         .env("CARGO_TARGET_DIR", root().join("target/downstream"))
-        .env("RUST_BACKTRACE", "0")
+        .env("RUST_BACKTRACE", backtrace)
         .env_remove("CI")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("RUST_TEST_THREADS");
@@ -55,10 +60,10 @@ fn cargo(args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-/// The line of the `#[memory_budget(..)]` attribute of `function` in the
-/// downstream crate's source, as messages cite it.
-fn attribute_line(function: &str) -> usize {
-    let source = std::fs::read_to_string(root().join("tests/downstream/src/lib.rs")).unwrap();
+/// The line of the `#[memory_budget(..)]` attribute of `function` in
+/// `file` of the downstream crate, as messages cite it.
+fn attribute_line(file: &str, function: &str) -> usize {
+    let source = std::fs::read_to_string(root().join("tests/downstream").join(file)).unwrap();
     let lines: Vec<&str> = source.lines().collect();
     let function_line = lines
         .iter()
@@ -71,11 +76,88 @@ fn attribute_line(function: &str) -> usize {
     attribute + 1
 }
 
-/// Every test's expected status, and text its output must contain.
-fn expectations() -> Vec<(&'static str, bool, Vec<String>)> {
-    let long_header = attribute_line("parses_a_long_header");
-    let threads_over = attribute_line("parses_on_four_threads_over_budget");
+/// Every test's binary (as nextest names it), name, expected status, and
+/// text its output must contain.
+fn expectations() -> Vec<(&'static str, String, bool, Vec<String>)> {
+    let unit = expectations_of_unit_tests()
+        .into_iter()
+        .map(|(name, passes, texts)| ("downstream", format!("tests::{name}"), passes, texts));
+    let global = expectations_of_global_tests()
+        .into_iter()
+        .map(|(name, passes, texts)| ("downstream::global", name.to_owned(), passes, texts));
+    unit.chain(global).collect()
+}
+
+fn expectations_of_global_tests() -> Vec<(&'static str, bool, Vec<String>)> {
+    let long_list = attribute_line("tests/global.rs", "global_builds_a_long_list");
+    let denies = attribute_line("tests/global.rs", "global_leaks_a_box_and_denies_leaks");
     vec![
+        (
+            "global_formats_a_greeting",
+            true,
+            vec!["memory_budget global_formats_a_greeting: minimum 12 of 4096 bytes (0.3%), 2 trials; \
+                  peak 12 live bytes in 1 block, 1 allocation, largest 12 bytes"
+                .into()],
+        ),
+        (
+            "global_builds_a_long_list",
+            false,
+            vec![format!(
+                "memory budget exceeded in global_builds_a_long_list: needs 100 bytes, budget is 64 bytes (+56.2%)\n\
+                 first failing allocation: 100 bytes (align 1) with 0 of 64 bytes in use\n\
+                 to accept it, write #[memory_budget(100)] at tests/global.rs:{long_list}"
+            )],
+        ),
+        (
+            "global_leaks_a_box",
+            true,
+            vec!["memory_budget global_leaks_a_box: minimum 32 of 4096 bytes (0.8%), 2 trials; \
+                  peak 32 live bytes in 1 block, 1 allocation, largest 32 bytes; \
+                  1 block escaped (32 bytes): 32 bytes (align 1)"
+                .into()],
+        ),
+        (
+            "global_leaks_a_box_and_denies_leaks",
+            false,
+            vec![format!(
+                "panicked at tests/global.rs:{denies}:1:\n\
+                 memory budget test global_leaks_a_box_and_denies_leaks leaked: 1 block escaped (32 bytes): 32 bytes (align 1)"
+            )],
+        ),
+        (
+            "global_verified_by_failure",
+            true,
+            vec!["memory_budget global_verified_by_failure: minimum 100 of 4096 bytes (2.4%), 2 trials; \
+                  peak 100 live bytes in 1 block, 1 allocation, largest 100 bytes; verified by failure at 99 bytes"
+                .into()],
+        ),
+        (
+            "global_fails_its_own_assertion",
+            false,
+            vec!["assertion `left == right` failed: the greeting is wrong\n  left: \"Hello\"\n right: \"Goodbye\"".into()],
+        ),
+        (
+            "global_worker_with_the_scope",
+            true,
+            // Spawning a thread allocates on the spawning thread: how much is
+            // std's business; the worker's 2048 bytes are in the minimum.
+            vec!["memory_budget global_worker_with_the_scope: minimum 2".into(), "largest 2048 bytes".into()],
+        ),
+    ]
+}
+
+fn expectations_of_unit_tests() -> Vec<(&'static str, bool, Vec<String>)> {
+    let long_header = attribute_line("src/lib.rs", "parses_a_long_header");
+    let threads_over = attribute_line("src/lib.rs", "parses_on_four_threads_over_budget");
+    vec![
+        (
+            "global_mode_without_global_budget",
+            false,
+            vec!["fba::GlobalBudget is not the global allocator of this test binary; add these two lines once to \
+                  the test crate (src/lib.rs for unit tests, the test file for an integration test):\n\n    \
+                  #[global_allocator]\n    static GLOBAL: fba::GlobalBudget = fba::GlobalBudget::system();"
+                .into()],
+        ),
         (
             "parses_a_header",
             true,
@@ -130,14 +212,14 @@ fn expectations() -> Vec<(&'static str, bool, Vec<String>)> {
 
 /// Checks `output` against every expectation; `status` reads a test's
 /// pass/fail from the runner's output.
-fn check(runner: &str, output: &str, status: impl Fn(&str) -> Option<bool>) {
+fn check(runner: &str, output: &str, status: impl Fn(&str, &str) -> Option<bool>) {
     let mut problems = BTreeMap::new();
-    for (test, passes, texts) in expectations() {
-        match status(test) {
+    for (binary, test, passes, texts) in expectations() {
+        match status(binary, &test) {
             Some(passed) if passed == passes => {}
             other => {
                 problems.insert(
-                    test,
+                    test.clone(),
                     format!(
                         "expected {}, runner said {other:?}",
                         if passes { "pass" } else { "fail" }
@@ -147,7 +229,7 @@ fn check(runner: &str, output: &str, status: impl Fn(&str) -> Option<bool>) {
         }
         for text in texts {
             if !output.contains(&text) {
-                problems.insert(test, format!("output lacks {text:?}"));
+                problems.insert(test.clone(), format!("output lacks {text:?}"));
             }
         }
     }
@@ -157,7 +239,7 @@ fn check(runner: &str, output: &str, status: impl Fn(&str) -> Option<bool>) {
     let near = &output[assertion.saturating_sub(400)..(assertion + 200).min(output.len())];
     if near.contains("memory budget exceeded in tests::fails_for_another_reason") {
         problems.insert(
-            "fails_for_another_reason",
+            "fails_for_another_reason".into(),
             "dressed up as a budget failure".into(),
         );
     }
@@ -165,7 +247,10 @@ fn check(runner: &str, output: &str, status: impl Fn(&str) -> Option<bool>) {
     // `BudgetExceeded` payload printed raw.
     for noise in ["memory budget exceeded: allocation of", "Box<dyn Any>"] {
         if output.contains(noise) {
-            problems.insert("quiet trials", format!("the output contains {noise:?}"));
+            problems.insert(
+                "quiet trials".into(),
+                format!("the output contains {noise:?}"),
+            );
         }
     }
     assert!(
@@ -176,12 +261,18 @@ fn check(runner: &str, output: &str, status: impl Fn(&str) -> Option<bool>) {
 
 #[test]
 fn downstream_crate_under_cargo_test() {
-    let (success, output) = cargo(&["test", "--", "--show-output", "--test-threads=4"]);
+    let (success, output) = cargo(&[
+        "test",
+        "--no-fail-fast",
+        "--",
+        "--show-output",
+        "--test-threads=4",
+    ]);
     assert!(!success, "some downstream tests fail on purpose:\n{output}");
-    check("cargo test", &output, |test| {
+    check("cargo test", &output, |_binary, test| {
         let line = output
             .lines()
-            .find(|line| line.starts_with(&format!("test tests::{test} ... ")))?;
+            .find(|line| line.starts_with(&format!("test {test} ... ")))?;
         Some(line.ends_with(" ok"))
     });
 }
@@ -203,11 +294,38 @@ fn downstream_crate_under_cargo_nextest() {
         .map(|line| line.strip_prefix("    ").unwrap_or(line))
         .collect::<Vec<_>>()
         .join("\n");
-    check("cargo nextest run", &output, |test| {
-        let name = format!("downstream tests::{test}");
+    check("cargo nextest run", &output, |binary, test| {
+        let name = format!("{binary} {test}");
         let line = output.lines().find(|line| {
             line.trim_end().ends_with(&name) && (line.contains("PASS") || line.contains("FAIL"))
         })?;
         Some(line.contains("PASS"))
     });
+}
+
+#[test]
+fn a_failing_assertion_keeps_its_message_under_rust_backtrace_1() {
+    let (success, output) = cargo_with_backtrace(
+        &[
+            "test",
+            "--test",
+            "global",
+            "--",
+            "global_fails_its_own_assertion",
+            "--exact",
+        ],
+        "1",
+    );
+    assert!(!success, "{output}");
+    assert!(
+        output.contains("assertion `left == right` failed: the greeting is wrong"),
+        "{output}"
+    );
+    assert!(
+        output.contains("stack backtrace:"),
+        "RUST_BACKTRACE=1 prints the backtrace:\n{output}"
+    );
+    // The backtrace's allocations (std's cache) are not charged to the
+    // body: the failure is the assertion's alone.
+    assert!(!output.contains("memory budget"), "{output}");
 }

@@ -109,6 +109,14 @@ mod tests {
         assert!(scratch.capacity() >= 100);
     }
 
+    // No allocator parameter: global-allocator mode, but this test binary
+    // has not installed `fba::GlobalBudget`: the test says how to.
+    #[memory_budget(4096)]
+    fn global_mode_without_global_budget() {
+        let header = String::from(INPUT);
+        assert_eq!(header.lines().count(), 3);
+    }
+
     #[memory_budget(4096, search = false)]
     fn enforces_only(alloc: &FixedBufferAllocator) {
         let header = parse_header(INPUT, alloc).unwrap();
