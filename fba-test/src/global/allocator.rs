@@ -139,6 +139,32 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalBudget<A> {
 
     #[inline]
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
+        if region::none_published() {
+            // SAFETY: no region exists, so the block came from `inner`.
+            return unsafe { self.inner.dealloc(block, layout) };
+        }
+        // SAFETY: the caller's block and layout.
+        unsafe { self.dealloc_routed(block, layout) }
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if region::none_published() && scope::current().is_null() {
+            // SAFETY: the block came from `inner` (no region exists), and
+            // the calling thread is in no budget.
+            return unsafe { self.inner.realloc(block, layout, new_size) };
+        }
+        // SAFETY: the caller's block and layouts.
+        unsafe { self.realloc_routed(block, layout, new_size) }
+    }
+}
+
+// The paths taken while some budget exists, kept out of line so that the
+// paths outside any budget are a load, a test and a jump to `inner`.
+impl<A: GlobalAlloc> GlobalBudget<A> {
+    #[cold]
+    #[inline(never)]
+    unsafe fn dealloc_routed(&self, block: *mut u8, layout: Layout) {
         match region::owner(block.addr()) {
             None => {
                 // SAFETY: not in any region, so it came from `inner`.
@@ -149,8 +175,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalBudget<A> {
         }
     }
 
-    #[inline]
-    unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+    #[cold]
+    #[inline(never)]
+    unsafe fn realloc_routed(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let owner = region::owner(block.addr());
         let current = scope::current();
         // SAFETY: a non-null current region is a static slot.

@@ -321,17 +321,14 @@ impl Region {
     }
 }
 
-/// The region a block at `address` came from, if any.
-#[inline]
-pub(super) fn owner(address: usize) -> Option<&'static Region> {
-    if PUBLISHED.load(Ordering::Acquire) == 0 {
-        return None;
-    }
-    owner_slow(address)
+/// Whether no region is published: then no block comes from a region.
+#[inline(always)]
+pub(super) fn none_published() -> bool {
+    PUBLISHED.load(Ordering::Acquire) == 0
 }
 
-#[cold]
-fn owner_slow(address: usize) -> Option<&'static Region> {
+/// The region a block at `address` came from, if any.
+pub(super) fn owner(address: usize) -> Option<&'static Region> {
     let highest = HIGHEST.load(Ordering::Acquire);
     REGIONS[..highest].iter().find(|region| {
         let start = region.start.load(Ordering::Acquire);
