@@ -5,8 +5,8 @@
 //! body. Run with `cargo bench -p fba-test --bench global`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::ptr::NonNull;
 use std::hint::black_box;
+use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 use allocator_api2::alloc::{AllocError, Allocator, Global};
@@ -60,12 +60,18 @@ unsafe impl<A: GlobalAlloc> Allocator for Direct<A> {
     }
 
     #[inline(never)]
-    unsafe fn grow(&self, block: NonNull<u8>, old: Layout, new: Layout) -> Result<NonNull<[u8]>, AllocError> {
+    unsafe fn grow(
+        &self,
+        block: NonNull<u8>,
+        old: Layout,
+        new: Layout,
+    ) -> Result<NonNull<[u8]>, AllocError> {
         if old.size() == 0 {
             return self.allocate(new);
         }
         // SAFETY: a live block with `old`; vectors keep the alignment.
-        let grown = NonNull::new(unsafe { self.0.realloc(block.as_ptr(), old, new.size()) }).ok_or(AllocError)?;
+        let grown = NonNull::new(unsafe { self.0.realloc(block.as_ptr(), old, new.size()) })
+            .ok_or(AllocError)?;
         Ok(NonNull::slice_from_raw_parts(grown, new.size()))
     }
 }
@@ -106,7 +112,9 @@ fn hundred_allocations() -> usize {
 
 fn pass_through(c: &mut Criterion) {
     let mut group = c.benchmark_group("global_pass_through_box_1m");
-    group.bench_function("global_budget", |b| b.iter(|| box_alloc_free(Direct(&GLOBAL))));
+    group.bench_function("global_budget", |b| {
+        b.iter(|| box_alloc_free(Direct(&GLOBAL)))
+    });
     group.bench_function("system", |b| b.iter(|| box_alloc_free(Direct(&SYSTEM))));
     group.finish();
     let mut group = c.benchmark_group("global_pass_through_vec_push_1k");
