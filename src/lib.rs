@@ -23,6 +23,7 @@ pub use fba_core::{
     ThreadSafeFixedBufferAllocator,
 };
 pub use fba_macros::memory_budget;
+pub use fba_test::harness;
 pub use fba_test::{
     BUFFER_ALIGNMENT, BudgetScope, DEFAULT_MAX_BYTES, GlobalBudget, HeapProfile, Measurement,
     Outcome, Verdict, measure, measure_global, measure_thread_safe,

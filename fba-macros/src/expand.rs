@@ -2,7 +2,9 @@
 //! body to the runtime with the budget and where it was declared.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote, quote_spanned};
+use std::ops::Not;
+
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Item, ItemFn, Lit};
 
@@ -87,33 +89,71 @@ fn original(mut function: ItemFn) -> TokenStream {
     quote!(#[allow(dead_code)] #function)
 }
 
-/// The test: the user's attributes, then `#[test]`, on a function with the
-/// user's name and return type whose body declares the user's function and
-/// runs it under the budget.
+/// The test. Beside the user's function it generates:
+///
+/// - `__fba_budget_<name>`, the budget as a `const` (type-checked by the
+///   compiler, its value by a compile-time assertion unless it is a literal),
+///   and `__fba_test_<name>`, a `static` describing the test;
+/// - `__fba_run_<name>`, which declares the user's function and runs it
+///   under the budget;
+/// - the `#[test]` function, with the user's attributes first, for the
+///   default test harness;
+/// - an `inventory` registration, for the budget harness (`harness = false`
+///   targets, where `#[test]` functions are not compiled).
 fn test(args: &Args, allocator: Allocator, mut function: ItemFn) -> TokenStream {
     let krate = match &args.krate {
         Some(path) => path.to_token_stream(),
         None => quote!(::fba),
     };
     let attributes = std::mem::take(&mut function.attrs);
+    // `#[cfg(..)]` applies to everything generated for the function; lint
+    // attributes also to the user's function, where its body is.
+    let cfgs: Vec<_> = attributes
+        .iter()
+        .filter(|attribute| attribute.path().is_ident("cfg"))
+        .collect();
+    function.attrs = attributes
+        .iter()
+        .filter(|attribute| {
+            ["allow", "warn", "deny", "forbid", "expect"]
+                .iter()
+                .any(|lint| attribute.path().is_ident(lint))
+        })
+        .cloned()
+        .collect();
+    let ignored = attributes
+        .iter()
+        .any(|attribute| attribute.path().is_ident("ignore"));
     let visibility = std::mem::replace(&mut function.vis, syn::Visibility::Inherited);
     let name = &function.sig.ident;
     let output = &function.sig.output;
     let budget = &args.budget;
     let budget_span = budget.span();
-    let is_literal = matches!(
-        budget,
+    let budget_const = format_ident!("__fba_budget_{}", name);
+    let test_static = format_ident!("__fba_test_{}", name);
+    let runner = format_ident!("__fba_run_{}", name);
+    let literal = match budget {
         Expr::Lit(ExprLit {
-            lit: Lit::Int(_),
-            ..
-        })
-    );
+            lit: Lit::Int(int), ..
+        }) => {
+            let text = int.to_string();
+            let start = int.span().start();
+            let (line, column) = (start.line as u32, start.column as u32);
+            quote!(::core::option::Option::Some(#krate::__private::BudgetLiteral {
+                text: #text,
+                line: #line,
+                column: #column,
+            }))
+        }
+        _ => quote!(::core::option::Option::None),
+    };
     // A constant expression is checked by the compiler: its type by the
     // `const`, its value by this assertion.
-    let positive = (!is_literal).then(|| {
+    let positive = matches!(budget, Expr::Lit(_)).not().then(|| {
         quote_spanned! {budget_span=>
+            #(#cfgs)*
             const _: () = ::core::assert!(
-                __FBA_BUDGET > 0,
+                #budget_const > 0,
                 "a memory budget of 0 bytes is not allowed: give the most bytes the test may use, at least 1",
             );
         }
@@ -134,25 +174,44 @@ fn test(args: &Args, allocator: Allocator, mut function: ItemFn) -> TokenStream 
     };
     let name_text = name.to_string();
     quote! {
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        const #budget_const: usize = #budget;
+        #positive
+        #(#cfgs)*
+        #[doc(hidden)]
+        #[allow(non_upper_case_globals)]
+        static #test_static: #krate::__private::BudgetTest = #krate::__private::BudgetTest {
+            module_path: ::core::module_path!(),
+            function: #name_text,
+            file: ::core::file!(),
+            line: ::core::line!(),
+            manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
+            budget: #budget_const,
+            search: #search,
+            deny_leaks: #deny_leaks,
+            verify: #verify,
+            literal: #literal,
+        };
+        #(#cfgs)*
+        #[doc(hidden)]
+        fn #runner() #output {
+            #function
+            #krate::__private::#run(&#test_static, #name)
+        }
         #(#attributes)*
         #[test]
         #visibility fn #name() #output {
-            #function
-            const __FBA_BUDGET: usize = #budget;
-            #positive
-            #krate::__private::#run(
-                &#krate::__private::BudgetTest {
-                    module_path: ::core::module_path!(),
-                    function: #name_text,
-                    file: ::core::file!(),
-                    line: ::core::line!(),
-                    budget: __FBA_BUDGET,
-                    search: #search,
-                    deny_leaks: #deny_leaks,
-                    verify: #verify,
-                },
-                #name,
-            )
+            #runner()
+        }
+        #(#cfgs)*
+        #krate::__private::inventory::submit! {
+            #krate::__private::RegisteredTest {
+                test: &#test_static,
+                ignored: #ignored,
+                run: || #krate::__private::conclude(#runner()),
+            }
         }
     }
 }
@@ -230,9 +289,20 @@ mod tests {
     fn a_constant_expression_gets_a_compile_time_check() {
         let text = expand_text("4 * KIB", "fn f(a: &FixedBufferAllocator) {}");
         assert!(
-            text.contains("const __FBA_BUDGET : usize = 4 * KIB"),
+            text.contains("const __fba_budget_f : usize = 4 * KIB"),
             "{text}"
         );
         assert!(text.contains(":: core :: assert !"), "{text}");
+    }
+
+    #[test]
+    fn the_test_registers_itself_for_the_budget_harness() {
+        let text = expand_text("4096", "#[ignore] fn f(a: &FixedBufferAllocator) {}");
+        assert!(
+            text.contains(":: fba :: __private :: inventory :: submit !"),
+            "{text}"
+        );
+        assert!(text.contains("ignored : true"), "{text}");
+        assert!(text.contains("text : \"4096\""), "{text}");
     }
 }

@@ -9,15 +9,18 @@
 
 mod buffer;
 mod global;
+pub mod harness;
 #[doc(hidden)]
 pub mod macro_support;
 mod measurement;
 mod message;
 mod outcome;
 mod quiet;
+mod report;
 mod search;
 mod settings;
 mod trial;
+mod update;
 
 use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 

@@ -124,7 +124,7 @@ pub(crate) fn over_budget(site: &Site<'_>, measurement: &Measurement) -> String 
     }
     text += &match measurement.needed {
         Some(needed) => format!(
-            "\nto accept it, write #[memory_budget({needed})] at {}:{}",
+            "\nto accept it, write #[memory_budget({needed})] at {}:{}, or run the tests with FBA_UPDATE=1",
             site.file, site.line
         ),
         None if measurement.searched => format!(
@@ -134,6 +134,22 @@ pub(crate) fn over_budget(site: &Site<'_>, measurement: &Measurement) -> String 
         None => "\nthe search is off (FBA_SEARCH=0 or search = false): turn it on to learn what the test needs".to_owned(),
     };
     text
+}
+
+/// The panic message of a passing test whose budget is far above its
+/// minimum (`FBA_MAX_HEADROOM`).
+pub(crate) fn stale(
+    site: &Site<'_>,
+    limit: usize,
+    minimum: usize,
+    headroom: f64,
+    max: f64,
+) -> String {
+    format!(
+        "memory budget of {} is stale: minimum {minimum} of {limit} bytes, {headroom:.1}% headroom, more than \
+         FBA_MAX_HEADROOM={max}%\nto tighten it, write #[memory_budget({minimum})] at {}:{}, or run the tests with FBA_UPDATE=1",
+        site.name, site.file, site.line
+    )
 }
 
 /// The panic message of a test whose memory use changed between trials.
@@ -255,7 +271,7 @@ mod tests {
             over_budget(&SITE, &m),
             "memory budget exceeded in tests::parses_a_header: needs 5120 bytes, budget is 4096 bytes (+25.0%)\n\
              first failing allocation: 1024 bytes (align 8) with 3584 of 4096 bytes in use\n\
-             to accept it, write #[memory_budget(5120)] at src/lib.rs:42"
+             to accept it, write #[memory_budget(5120)] at src/lib.rs:42, or run the tests with FBA_UPDATE=1"
         );
     }
 

@@ -3,6 +3,7 @@
 
 use std::env;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// The default bound of the search for what an over-budget body needs.
@@ -78,6 +79,102 @@ impl Settings {
             settings.max_bytes = parse_bytes("FBA_MAX_BYTES", &value)?;
         }
         Ok(settings)
+    }
+}
+
+/// What happens after a budget test's measurement: the variables of the
+/// update workflow, the staleness guard, the report and CI annotations.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Reporting {
+    /// `FBA_UPDATE`: rewrite budget literals to what was measured.
+    pub(crate) update: bool,
+    /// `FBA_MARGIN`: percent added to a rewritten budget.
+    pub(crate) margin: Option<f64>,
+    /// `FBA_MAX_HEADROOM`: the most percent a budget may be above the
+    /// minimum before the test fails as stale.
+    pub(crate) max_headroom: Option<f64>,
+    /// `FBA_REPORT`: where to append the JSON report.
+    pub(crate) report: Option<PathBuf>,
+    /// `CI` is set: updates are refused.
+    pub(crate) ci: bool,
+    /// `GITHUB_ACTIONS=true`: failures also print `::error` annotations.
+    pub(crate) github_actions: bool,
+}
+
+const UPDATE_ACCEPTS: &str =
+    "write 1 or true to rewrite budget literals to the values measured, 0 or false not to";
+const MARGIN_ACCEPTS: &str =
+    "write a percent to add to rewritten budgets, a number of 0 or more such as 10 or 12.5";
+const HEADROOM_ACCEPTS: &str =
+    "write the most percent a budget may be above the minimum, a number from 0 to 100 such as 25";
+const REPORT_ACCEPTS: &str = "write the path of the file to append the JSON report to";
+
+impl Reporting {
+    /// The reporting settings from the environment, read once per process.
+    pub(crate) fn from_env() -> Result<Reporting, SettingsError> {
+        static REPORTING: OnceLock<Result<Reporting, SettingsError>> = OnceLock::new();
+        REPORTING
+            .get_or_init(|| Reporting::from_lookup(|name| env::var(name).ok()))
+            .clone()
+    }
+
+    /// Reads the reporting settings through `lookup`.
+    pub(crate) fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Reporting, SettingsError> {
+        let mut reporting = Reporting::default();
+        if let Some(value) = lookup("FBA_UPDATE") {
+            reporting.update = parse_switch("FBA_UPDATE", &value, UPDATE_ACCEPTS)?;
+        }
+        if let Some(value) = lookup("FBA_MARGIN") {
+            reporting.margin = Some(parse_percent("FBA_MARGIN", &value, None, MARGIN_ACCEPTS)?);
+        }
+        if let Some(value) = lookup("FBA_MAX_HEADROOM") {
+            reporting.max_headroom = Some(parse_percent(
+                "FBA_MAX_HEADROOM",
+                &value,
+                Some(100.0),
+                HEADROOM_ACCEPTS,
+            )?);
+        }
+        if let Some(value) = lookup("FBA_REPORT") {
+            if value.trim().is_empty() {
+                return Err(SettingsError {
+                    variable: "FBA_REPORT",
+                    value,
+                    accepted: REPORT_ACCEPTS,
+                });
+            }
+            reporting.report = Some(PathBuf::from(value));
+        }
+        reporting.ci =
+            lookup("CI").is_some_and(|value| !matches!(value.trim(), "" | "0" | "false"));
+        reporting.github_actions =
+            lookup("GITHUB_ACTIONS").is_some_and(|value| value.trim() == "true");
+        Ok(reporting)
+    }
+}
+
+/// Parses a percent: a finite number of 0 or more (at most `max`), with an
+/// optional `%`.
+fn parse_percent(
+    variable: &'static str,
+    value: &str,
+    max: Option<f64>,
+    accepted: &'static str,
+) -> Result<f64, SettingsError> {
+    let number = value.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(percent)
+            if percent.is_finite() && percent >= 0.0 && max.is_none_or(|max| percent <= max) =>
+        {
+            Ok(percent)
+        }
+        _ => Err(SettingsError {
+            variable,
+            value: value.to_owned(),
+            accepted,
+        }),
     }
 }
 
@@ -169,6 +266,59 @@ mod tests {
             error.to_string(),
             "FBA_SEARCH=\"maybe\" is not understood: write 0 or false to turn the search for the minimum off, 1 or true to turn it on"
         );
+    }
+
+    fn reporting(vars: &[(&str, &str)]) -> Result<Reporting, SettingsError> {
+        Reporting::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        })
+    }
+
+    #[test]
+    fn reporting_reads_update_margin_headroom_report_and_ci() {
+        let parsed = reporting(&[
+            ("FBA_UPDATE", "1"),
+            ("FBA_MARGIN", "12.5"),
+            ("FBA_MAX_HEADROOM", "25%"),
+            ("FBA_REPORT", "target/budgets.jsonl"),
+            ("CI", "true"),
+            ("GITHUB_ACTIONS", "true"),
+        ])
+        .unwrap();
+        assert!(parsed.update && parsed.ci && parsed.github_actions);
+        assert_eq!(
+            (parsed.margin, parsed.max_headroom),
+            (Some(12.5), Some(25.0))
+        );
+        assert_eq!(parsed.report, Some(PathBuf::from("target/budgets.jsonl")));
+        assert_eq!(reporting(&[]), Ok(Reporting::default()));
+        assert!(!reporting(&[("CI", "false")]).unwrap().ci);
+    }
+
+    #[test]
+    fn malformed_reporting_variables_say_what_is_accepted() {
+        let error = reporting(&[("FBA_MARGIN", "-5")]).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "FBA_MARGIN=\"-5\" is not understood: write a percent to add to rewritten budgets, a number of 0 or more such as 10 or 12.5"
+        );
+        let error = reporting(&[("FBA_MAX_HEADROOM", "150")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("FBA_MAX_HEADROOM=\"150\" is not understood: write the most percent"),
+            "{error}"
+        );
+        let error = reporting(&[("FBA_UPDATE", "please")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("FBA_UPDATE=\"please\" is not understood: write 1 or true"),
+            "{error}"
+        );
+        assert!(reporting(&[("FBA_REPORT", " ")]).is_err());
     }
 
     #[test]

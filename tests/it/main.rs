@@ -2,5 +2,7 @@
 //! public API as a user's crate sees it.
 
 mod downstream;
+mod harness;
 mod memory_budget;
 mod ui;
+mod update;

@@ -1,0 +1,213 @@
+//! Reports: one row per budget test run, kept for the harness's table and,
+//! with `FBA_REPORT=<path>`, appended to a JSON Lines file. Tests run in
+//! parallel threads and, under nextest, in parallel processes: each row is
+//! one line, written with one `write` while the file is locked, so no row is
+//! lost or torn.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::measurement::{Measurement, Verdict};
+
+/// One budget test's result.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct Row {
+    /// The test's path, as the test harness lists it.
+    pub(crate) test: String,
+    pub(crate) file: String,
+    pub(crate) line: u32,
+    pub(crate) declared: usize,
+    pub(crate) minimum: Option<usize>,
+    pub(crate) needed: Option<usize>,
+    pub(crate) high_water_mark: usize,
+    pub(crate) trials: usize,
+    /// `passed`, `over budget`, `failed`, `not deterministic`, `leaked`,
+    /// `not verified`, `unusable`, `stale` or `updated`.
+    pub(crate) verdict: &'static str,
+    /// The value the budget was rewritten to (`FBA_UPDATE=1`).
+    pub(crate) updated_to: Option<usize>,
+    pub(crate) buffer_alignment: usize,
+    pub(crate) verified_by_failure: bool,
+    pub(crate) allocator: AllocatorRow,
+    pub(crate) heap: Option<HeapRow>,
+}
+
+/// The allocator's statistics after the trial at the limit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct AllocatorRow {
+    pub(crate) capacity: usize,
+    pub(crate) used: usize,
+    pub(crate) high_water_mark: usize,
+    pub(crate) allocations: usize,
+    pub(crate) deallocations: usize,
+    pub(crate) failed_allocations: usize,
+    pub(crate) live_allocations: usize,
+    pub(crate) live_bytes: usize,
+}
+
+/// What a global-mode body did with the heap.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct HeapRow {
+    pub(crate) peak_live_bytes: usize,
+    pub(crate) peak_live_blocks: usize,
+    pub(crate) allocations: usize,
+    pub(crate) largest_allocation: usize,
+    pub(crate) escaped_blocks: usize,
+    pub(crate) escaped_bytes: usize,
+}
+
+impl Row {
+    /// The row of `measurement` for the test `test` declared at `file:line`.
+    pub(crate) fn new(test: String, file: &str, line: u32, measurement: &Measurement) -> Row {
+        let stats = measurement.stats;
+        Row {
+            test,
+            file: file.to_owned(),
+            line,
+            declared: measurement.limit,
+            minimum: measurement.minimum,
+            needed: measurement.needed,
+            high_water_mark: measurement.high_water_mark,
+            trials: measurement.trials,
+            verdict: verdict_name(&measurement.verdict),
+            updated_to: None,
+            buffer_alignment: measurement.buffer_alignment,
+            verified_by_failure: measurement.verified_by_failure,
+            allocator: AllocatorRow {
+                capacity: stats.capacity,
+                used: stats.used,
+                high_water_mark: stats.high_water_mark,
+                allocations: stats.allocations,
+                deallocations: stats.deallocations,
+                failed_allocations: stats.failed_allocations,
+                live_allocations: stats.live_allocations,
+                live_bytes: stats.live_bytes,
+            },
+            heap: measurement.heap.as_ref().map(|heap| HeapRow {
+                peak_live_bytes: heap.peak_live_bytes,
+                peak_live_blocks: heap.peak_live_blocks,
+                allocations: heap.allocations,
+                largest_allocation: heap.largest_allocation,
+                escaped_blocks: heap.escaped_blocks,
+                escaped_bytes: heap.escaped_bytes,
+            }),
+        }
+    }
+
+    /// `(declared - minimum) / declared`, in percent.
+    pub(crate) fn headroom(&self) -> Option<f64> {
+        let minimum = self.minimum?;
+        (self.declared > 0)
+            .then(|| (self.declared as f64 - minimum as f64) * 100.0 / self.declared as f64)
+    }
+}
+
+fn verdict_name(verdict: &Verdict) -> &'static str {
+    match verdict {
+        Verdict::Passed => "passed",
+        Verdict::OverBudget => "over budget",
+        Verdict::Failed { .. } => "failed",
+        Verdict::NotDeterministic { .. } => "not deterministic",
+        Verdict::Leaked { .. } => "leaked",
+        Verdict::NotVerified { .. } => "not verified",
+        Verdict::Unusable { .. } => "unusable",
+    }
+}
+
+/// The rows of this process's budget tests, for the harness's table.
+static ROWS: Mutex<Vec<Row>> = Mutex::new(Vec::new());
+
+/// Keeps `row`, and appends it to the report file `path` if there is one.
+pub(crate) fn record(row: Row, path: Option<&Path>) -> Result<(), String> {
+    let appended = path.map(|path| append(path, &row)).unwrap_or(Ok(()));
+    ROWS.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(row);
+    appended
+}
+
+/// The rows recorded so far, sorted by test path.
+pub(crate) fn rows() -> Vec<Row> {
+    let mut rows = ROWS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    rows.sort_by(|a, b| a.test.cmp(&b.test));
+    rows
+}
+
+/// Appends `row` as one JSON line, with one `write` under an exclusive lock
+/// of the file (other processes write the same file).
+fn append(path: &Path, row: &Row) -> Result<(), String> {
+    let mut line = serde_json::to_vec(row).map_err(|error| error.to_string())?;
+    line.push(b'\n');
+    let failed = |error: std::io::Error| {
+        format!(
+            "could not append to the report FBA_REPORT={}: {error}",
+            path.display()
+        )
+    };
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).map_err(failed)?;
+    }
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(failed)?;
+    file.lock().map_err(failed)?;
+    let written = file.write_all(&line).map_err(failed);
+    file.unlock().map_err(failed)?;
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(test: &str) -> Row {
+        let mut measurement = Measurement::new(4096, true, 1 << 30);
+        measurement.minimum = Some(1024);
+        measurement.trials = 3;
+        Row::new(test.to_owned(), "src/lib.rs", 7, &measurement)
+    }
+
+    #[test]
+    fn headroom_is_the_share_of_the_budget_above_the_minimum() {
+        assert_eq!(row("a").headroom(), Some(75.0));
+    }
+
+    #[test]
+    fn a_row_is_one_json_object_on_one_line() {
+        let path =
+            std::env::temp_dir().join(format!("fba-report-unit-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        append(&path, &row("tests::a")).unwrap();
+        append(&path, &row("tests::b")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let tests: Vec<String> = text
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap()["test"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(tests, ["tests::a", "tests::b"]);
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(
+            (first["declared"].as_u64(), first["minimum"].as_u64()),
+            (Some(4096), Some(1024))
+        );
+        assert_eq!(first["buffer_alignment"].as_u64(), Some(4096));
+        std::fs::remove_file(&path).unwrap();
+    }
+}
