@@ -296,7 +296,7 @@ pub(crate) fn function(function: &ItemFn) -> Result<Allocator, syn::Error> {
         );
     }
     errors.into_result()?;
-    Ok(allocator.expect("a function without errors has its allocator"))
+    allocator.ok_or_else(|| syn::Error::new_spanned(&signature.inputs, EXPECTED_PARAMETER))
 }
 
 fn check_attribute(attribute: &Attribute, errors: &mut Errors) {
