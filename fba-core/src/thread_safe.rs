@@ -432,16 +432,31 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         }
         let layout = text::byte_layout(len);
         let block = self.allocate_block(layout, self.exhaustion())?;
+        // Frees the block if the second pass panics (a formatting trait, or
+        // the checks below).
+        struct Unwritten<'a, 'buf> {
+            alloc: &'a ThreadSafeFixedBufferAllocator<'buf>,
+            block: NonNull<u8>,
+            layout: Layout,
+        }
+        impl Drop for Unwritten<'_, '_> {
+            fn drop(&mut self) {
+                // SAFETY: the block was allocated with `layout` and nothing
+                // refers to it yet.
+                unsafe { self.alloc.deallocate_block(self.block, self.layout) }
+            }
+        }
+        let unwritten = Unwritten {
+            alloc: self,
+            block,
+            layout,
+        };
         let mut writer = text::SliceWriter::new(block, len);
         let outcome = fmt::write(&mut writer, args);
-        let written = match writer.finish(outcome) {
-            Ok(written) => written,
-            Err(_) => {
-                // SAFETY: the block was just allocated with `layout`.
-                unsafe { self.deallocate_block(block, layout) };
-                panic!("a value formatted longer the second time than the first");
-            }
+        let Ok(written) = writer.finish(outcome) else {
+            panic!("a value formatted longer the second time than the first");
         };
+        core::mem::forget(unwritten);
         // SAFETY: the writer filled `written <= len` bytes of the new block
         // with the UTF-8 of whole `str`s; any rest is given back by shrinking.
         unsafe {

@@ -236,7 +236,7 @@ fn check(runner: &str, output: &str, status: impl Fn(&str, &str) -> Option<bool>
     // The other failures stay their own: only the budget tests' messages
     // talk about budgets.
     let assertion = output.find("the header has three fields").unwrap_or(0);
-    let near = &output[assertion.saturating_sub(400)..(assertion + 200).min(output.len())];
+    let near = around(output, assertion, 400);
     if near.contains("memory budget exceeded in tests::fails_for_another_reason") {
         problems.insert(
             "fails_for_another_reason".into(),
@@ -328,4 +328,17 @@ fn a_failing_assertion_keeps_its_message_under_rust_backtrace_1() {
     // The backtrace's allocations (std's cache) are not charged to the
     // body: the failure is the assertion's alone.
     assert!(!output.contains("memory budget"), "{output}");
+}
+
+/// The text within `reach` bytes of `at`, cut at character boundaries.
+fn around(text: &str, at: usize, reach: usize) -> &str {
+    let mut start = at.saturating_sub(reach);
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = (at + reach).min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    &text[start..end]
 }

@@ -201,9 +201,24 @@ impl<A: GlobalAlloc> GlobalBudget<A> {
                 // SAFETY: the block is a live block of this region.
                 let moved = unsafe { owner.allocator().realloc(block, layout, new_size) };
                 if moved.is_null() {
-                    // It does not fit in the region: move it out.
-                    // SAFETY: the caller's block and layouts.
-                    return unsafe { self.move_block(block, layout, new_layout) };
+                    if owner.is_hard() {
+                        // The verification child: a real failure.
+                        return ptr::null_mut();
+                    }
+                    // It does not fit in the region: spill it to `inner`
+                    // (trying the region again would count a second failure).
+                    owner.spill();
+                    // SAFETY: `new_layout` is valid and non-zero.
+                    let spilled = unsafe { self.inner.alloc(new_layout) };
+                    if !spilled.is_null() {
+                        // SAFETY: both blocks are live and distinct; the
+                        // block grows, so its old size is the smaller.
+                        unsafe {
+                            ptr::copy_nonoverlapping(block, spilled, layout.size().min(new_size));
+                            Self::dealloc_in(owner, block, layout);
+                        }
+                    }
+                    return spilled;
                 }
                 if moved != block {
                     // While the block moved, the old and the new one were

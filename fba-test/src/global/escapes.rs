@@ -73,9 +73,11 @@ impl Log {
         if index >= CAPACITY || entries.is_null() {
             return;
         }
-        // SAFETY: `index < CAPACITY` and the entries live until `release`,
-        // which runs only once no block of the region is live, so not while
-        // an allocation or free of it is being logged.
+        // SAFETY: `index < CAPACITY` and the entries live until the region's
+        // `release`. An allocation is logged by a thread inside the budget,
+        // and the budget's `finish` waits for those to leave before it can
+        // release; a free is logged before the block is freed, while the
+        // block keeps the region from being released.
         let entry = unsafe { &*entries.add(index) };
         entry.size.store(size, Ordering::Relaxed);
         entry.align.store(align, Ordering::Relaxed);

@@ -178,7 +178,7 @@ impl Region {
             allocator: UnsafeCell::new(ThreadSafeFixedBufferAllocator::new(&mut [])),
             memory: AtomicPtr::new(ptr::null_mut()),
             memory_size: AtomicUsize::new(0),
-            ended: AtomicBool::new(false),
+            ended: AtomicBool::new(true),
             entered: AtomicUsize::new(0),
             live: AtomicUsize::new(0),
             hard: AtomicBool::new(false),
@@ -311,8 +311,8 @@ impl Region {
     /// per claim, when no block of it is live and no thread can allocate
     /// from it; it does not allocate (it may run inside `dealloc`).
     fn release(&'static self) {
-        self.start.store(0, Ordering::Release);
-        self.end.store(0, Ordering::Release);
+        self.start.store(0, Ordering::SeqCst);
+        self.end.store(0, Ordering::SeqCst);
         PUBLISHED.fetch_sub(1, Ordering::AcqRel);
         self.log.release();
         let memory = self.memory.swap(ptr::null_mut(), Ordering::AcqRel);
@@ -328,11 +328,23 @@ pub(super) fn none_published() -> bool {
 }
 
 /// The region a block at `address` came from, if any.
+///
+/// A slot's range is read between two reads of its generation, which a new
+/// claim bumps before it publishes a new range: a range torn between two
+/// claims of one slot (the old start, the new end) is never matched. (A
+/// legitimate block's region cannot be released while it is live, so only
+/// such false matches need guarding against.)
 pub(super) fn owner(address: usize) -> Option<&'static Region> {
     let highest = HIGHEST.load(Ordering::Acquire);
     REGIONS[..highest].iter().find(|region| {
-        let start = region.start.load(Ordering::Acquire);
-        start != 0 && address >= start && address < region.end.load(Ordering::Acquire)
+        loop {
+            let generation = region.generation.load(Ordering::SeqCst);
+            let start = region.start.load(Ordering::SeqCst);
+            let end = region.end.load(Ordering::SeqCst);
+            if region.generation.load(Ordering::SeqCst) == generation {
+                break start != 0 && address >= start && address < end;
+            }
+        }
     })
 }
 
@@ -366,10 +378,13 @@ pub(super) fn claim(
             ThreadSafeFixedBufferAllocator::new(bytes),
         );
     }
+    // A stale `BudgetScope` of this slot's previous budget fails `accepts`
+    // from here on (new generation), and until the end of the setup the slot
+    // stays ended: no thread joins it before it is published. `entered` is
+    // left alone: a stale `enter` may be counting itself in and out.
+    region.generation.fetch_add(1, Ordering::SeqCst);
     region.memory.store(memory.as_ptr(), Ordering::Relaxed);
     region.memory_size.store(capacity, Ordering::Relaxed);
-    region.ended.store(false, Ordering::SeqCst);
-    region.entered.store(0, Ordering::SeqCst);
     region.live.store(0, Ordering::Relaxed);
     region.hard.store(hard, Ordering::Relaxed);
     region.spilled.store(false, Ordering::Relaxed);
@@ -381,12 +396,12 @@ pub(super) fn claim(
     if tracked {
         region.log.start();
     }
-    region.generation.fetch_add(1, Ordering::SeqCst);
     let start = memory.as_ptr().addr();
-    region.end.store(start + capacity, Ordering::Release);
-    region.start.store(start, Ordering::Release);
+    region.end.store(start + capacity, Ordering::SeqCst);
+    region.start.store(start, Ordering::SeqCst);
     HIGHEST.fetch_max(index + 1, Ordering::AcqRel);
     PUBLISHED.fetch_add(1, Ordering::AcqRel);
+    region.ended.store(false, Ordering::SeqCst);
     region.state.store(LIVE, Ordering::Release);
     Ok(region)
 }
@@ -405,13 +420,16 @@ fn take_memory(capacity: usize) -> Result<NonNull<u8>, BufferUnavailable> {
         if memory.is_null() || memory == BUSY {
             continue;
         }
+        // Hold the slot (BUSY) while reading its size, so that no other
+        // reservation is put in between.
         if slot
-            .compare_exchange(memory, ptr::null_mut(), Ordering::AcqRel, Ordering::Relaxed)
+            .compare_exchange(memory, BUSY, Ordering::AcqRel, Ordering::Relaxed)
             .is_err()
         {
             continue;
         }
         let idle_size = size.load(Ordering::Acquire);
+        slot.store(ptr::null_mut(), Ordering::Release);
         if idle_size == capacity {
             // SAFETY: checked non-null.
             return Ok(unsafe { NonNull::new_unchecked(memory) });
