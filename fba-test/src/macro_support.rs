@@ -90,15 +90,7 @@ pub fn run_fixed<R: Outcome>(
     test: &BudgetTest,
     body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
 ) -> R {
-    let settings = settings(test);
-    let search = test.search.unwrap_or(true) && settings.search;
-    let mut trial = trial::fixed(body);
-    let run = search::run(test.budget, search, settings, &mut trial);
-    finish(test, run, |capacity| {
-        trial(capacity, Printing::Quiet)
-            .ok()
-            .map(|trial| trial.result)
-    })
+    run_explicit(test, trial::fixed(body))
 }
 
 /// Runs a budget test whose body takes a `&ThreadSafeFixedBufferAllocator`.
@@ -107,9 +99,17 @@ pub fn run_thread_safe<R: Outcome>(
     test: &BudgetTest,
     body: impl FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
 ) -> R {
+    run_explicit(test, trial::thread_safe(body))
+}
+
+/// Searches and reports a budget test whose trials `trial` runs.
+#[track_caller]
+fn run_explicit<R: Outcome>(
+    test: &BudgetTest,
+    mut trial: impl FnMut(usize, Printing) -> Result<trial::Trial<R>, crate::buffer::BufferUnavailable>,
+) -> R {
     let settings = settings(test);
     let search = test.search.unwrap_or(true) && settings.search;
-    let mut trial = trial::thread_safe(body);
     let run = search::run(test.budget, search, settings, &mut trial);
     finish(test, run, |capacity| {
         trial(capacity, Printing::Quiet)

@@ -160,3 +160,18 @@ fn fallible_apis_panic_too_under_the_panic_policy() {
     let failure = budget_exceeded(|| bytes.try_reserve(65));
     assert_eq!(failure.layout.size(), 65);
 }
+
+fn owns_exactly_its_buffer<'b, S: Subject<'b>>(memory: &'b mut [core::mem::MaybeUninit<u8>]) {
+    let start = memory.as_ptr().cast::<u8>();
+    let subject = S::create(&mut memory[8..40]);
+    assert!(!subject.owns(start.wrapping_add(7)), "{}", S::NAME);
+    assert!(subject.owns(start.wrapping_add(8)), "{}", S::NAME);
+    assert!(subject.owns(start.wrapping_add(39)), "{}", S::NAME);
+    assert!(!subject.owns(start.wrapping_add(40)), "{}", S::NAME);
+}
+
+#[test]
+fn owns_is_true_exactly_inside_the_buffer_for_both_allocators() {
+    owns_exactly_its_buffer::<FixedBufferAllocator<'_>>(&mut Aligned::<64>::new().0);
+    owns_exactly_its_buffer::<ThreadSafeFixedBufferAllocator<'_>>(&mut Aligned::<64>::new().0);
+}

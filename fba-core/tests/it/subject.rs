@@ -12,6 +12,7 @@ pub(crate) trait Subject<'buf>: Sized {
     fn allocator(&self) -> impl Allocator + Copy + '_;
     fn stats(&self) -> Stats;
     fn reset(&mut self);
+    fn owns(&self, ptr: *const u8) -> bool;
 }
 
 impl<'buf> Subject<'buf> for FixedBufferAllocator<'buf> {
@@ -28,6 +29,9 @@ impl<'buf> Subject<'buf> for FixedBufferAllocator<'buf> {
     fn reset(&mut self) {
         self.reset()
     }
+    fn owns(&self, ptr: *const u8) -> bool {
+        self.owns(ptr)
+    }
 }
 
 impl<'buf> Subject<'buf> for ThreadSafeFixedBufferAllocator<'buf> {
@@ -43,6 +47,9 @@ impl<'buf> Subject<'buf> for ThreadSafeFixedBufferAllocator<'buf> {
     }
     fn reset(&mut self) {
         self.reset()
+    }
+    fn owns(&self, ptr: *const u8) -> bool {
+        self.owns(ptr)
     }
 }
 
