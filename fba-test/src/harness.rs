@@ -25,15 +25,29 @@ use crate::report::{self, Row};
 /// Whether this process runs the budget harness: its table replaces the
 /// pass lines (which libtest-mimic, capturing nothing, would interleave).
 static RUNNING: AtomicBool = AtomicBool::new(false);
+/// Whether the harness writes JSON to stdout (`--format json`).
+static JSON: AtomicBool = AtomicBool::new(false);
 
 pub(crate) fn running() -> bool {
     RUNNING.load(Ordering::Relaxed)
+}
+
+/// Prints a line of the runtime's own (an update, an annotation): to stdout,
+/// or to stderr where the harness's stdout is a JSON stream.
+pub(crate) fn say(line: &str) {
+    if JSON.load(Ordering::Relaxed) {
+        eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
 }
 
 /// Runs the budget tests registered in this binary and prints the table.
 pub fn main() -> ExitCode {
     RUNNING.store(true, Ordering::Relaxed);
     let args = Arguments::from_args();
+    let json = matches!(args.format, Some(FormatSetting::Json));
+    JSON.store(json, Ordering::Relaxed);
     let trials = inventory::iter::<RegisteredTest>
         .into_iter()
         .map(|registered| {
@@ -45,7 +59,7 @@ pub fn main() -> ExitCode {
     let conclusion = libtest_mimic::run(&args, trials);
     if !args.list {
         let table = table(&report::rows());
-        if matches!(args.format, Some(FormatSetting::Json)) {
+        if json {
             eprint!("{table}");
         } else {
             print!("{table}");

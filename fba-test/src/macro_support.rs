@@ -8,6 +8,7 @@ use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 pub use inventory;
 
 use crate::global;
+use crate::harness;
 use crate::measurement::Verdict;
 use crate::message::{self, Site};
 use crate::outcome::Outcome;
@@ -226,10 +227,10 @@ fn finish<R: Outcome>(
         if value != test.budget {
             match update::rewrite(test, value) {
                 Ok(old) => {
-                    println!(
+                    harness::say(&format!(
                         "memory_budget {name}: budget updated from {old} to {value} at {}:{}",
                         test.file, test.line
-                    );
+                    ));
                     row.verdict = "updated";
                     row.updated_to = Some(value);
                     failure = None;
@@ -239,7 +240,9 @@ fn finish<R: Outcome>(
                         at_limit = rerun(value);
                     }
                 }
-                Err(reason) => println!("memory_budget {name}: budget not updated: {reason}"),
+                Err(reason) => harness::say(&format!(
+                    "memory_budget {name}: budget not updated: {reason}"
+                )),
             }
         }
     }
@@ -267,7 +270,7 @@ fn finish<R: Outcome>(
         Some(Ok(returned)) => {
             if let Some(reason) = returned.failure() {
                 annotate(test, &reporting, &reason);
-            } else if measurement.verdict == Verdict::Passed && !crate::harness::running() {
+            } else if measurement.verdict == Verdict::Passed && !harness::running() {
                 println!("{}", message::pass_line(&site, &measurement));
             }
             // A failure the body returned (`Err`) fails the test as `#[test]` does.
@@ -303,6 +306,9 @@ fn annotate(test: &BudgetTest, reporting: &Reporting, text: &str) {
             .replace('%', "%25")
             .replace('\r', "%0D")
             .replace('\n', "%0A");
-        println!("\n::error file={},line={}::{text}", test.file, test.line);
+        harness::say(&format!(
+            "\n::error file={},line={}::{text}",
+            test.file, test.line
+        ));
     }
 }

@@ -173,3 +173,24 @@ fn a_thread_counts_only_when_the_body_hands_it_the_scope() {
     assert!(without > 0 && without < 4096, "{without}");
     assert!(with >= 4096 && with > without + 4000, "{with} vs {without}");
 }
+
+#[test]
+fn a_worker_in_the_scope_can_take_the_budget_over() {
+    std::thread::spawn(|| ()).join().unwrap();
+    let m = measure_global(4096, || {
+        let scope = fba::BudgetScope::current();
+        let len = std::thread::scope(|s| {
+            s.spawn(|| scope.enter(|| vec![0u8; 5000].len()))
+                .join()
+                .unwrap()
+        });
+        assert_eq!(len, 5000);
+    });
+    // The worker's 5000 bytes (and what spawning it took) are over 4096.
+    assert_eq!(m.verdict, Verdict::OverBudget, "{m:?}");
+    assert!(m.needed.is_some_and(|needed| needed > 5000), "{m:?}");
+    let failure = m
+        .first_failure
+        .expect("the allocation that went past 4096 bytes");
+    assert_eq!(failure.layout.size(), 5000);
+}

@@ -151,6 +151,11 @@ fn expectations_of_unit_tests() -> Vec<(&'static str, bool, Vec<String>)> {
     let threads_over = attribute_line("src/lib.rs", "parses_on_four_threads_over_budget");
     vec![
         (
+            "fails_otherwise_when_short",
+            true,
+            vec!["memory_budget tests::fails_otherwise_when_short: minimum 1000 of 4096 bytes (24.4%), 3 trials".into()],
+        ),
+        (
             "global_mode_without_global_budget",
             false,
             vec!["fba::GlobalBudget is not the global allocator of this test binary; add these two lines once to \
@@ -245,13 +250,30 @@ fn check(runner: &str, output: &str, status: impl Fn(&str, &str) -> Option<bool>
     }
     // Trials expected to fail print nothing: no worker's budget panic, no
     // `BudgetExceeded` payload printed raw.
-    for noise in ["memory budget exceeded: allocation of", "Box<dyn Any>"] {
+    for noise in [
+        "memory budget exceeded: allocation of",
+        "Box<dyn Any>",
+        // A non-budget panic in a trial that is expected to fail.
+        "quiet: the body cannot work without its 1000 bytes",
+    ] {
         if output.contains(noise) {
             problems.insert(
                 "quiet trials".into(),
                 format!("the output contains {noise:?}"),
             );
         }
+    }
+    // The worker's 2048 bytes are in the minimum; what spawning it costs is
+    // std's business.
+    let worker = output
+        .lines()
+        .find_map(|line| line.strip_prefix("memory_budget global_worker_with_the_scope: minimum "))
+        .and_then(|rest| rest.split(' ').next()?.parse::<usize>().ok());
+    if !worker.is_some_and(|minimum| minimum > 2048) {
+        problems.insert(
+            "global_worker_with_the_scope".into(),
+            format!("minimum {worker:?}, not above 2048"),
+        );
     }
     assert!(
         problems.is_empty(),

@@ -30,16 +30,22 @@ fn budgets_binary() -> PathBuf {
         .expect("cargo test builds the budgets harness target")
 }
 
-fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+/// The budgets binary with `args`, only `envs` of the `FBA_*` and CI
+/// variables set.
+fn command(args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut command = Command::new(budgets_binary());
     command.args(args).env("RUST_BACKTRACE", "0");
     for (name, _) in std::env::vars() {
-        if name.starts_with("FBA_") || name == "GITHUB_ACTIONS" {
+        if name.starts_with("FBA_") || name == "GITHUB_ACTIONS" || name == "CI" {
             command.env_remove(name);
         }
     }
     command.envs(envs.iter().copied());
-    command.output().unwrap()
+    command
+}
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    command(args, envs).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -168,12 +174,10 @@ fn a_report_written_by_many_threads_and_processes_has_every_row_once() {
     // threads: 96 writers of one file.
     let processes: Vec<_> = (0..4)
         .map(|_| {
-            let mut command = Command::new(budgets_binary());
-            command
-                .args(["many::", "--test-threads=8"])
-                .env("FBA_REPORT", report)
-                .stdout(std::process::Stdio::null());
-            command.spawn().unwrap()
+            command(&["many::", "--test-threads=8"], &[("FBA_REPORT", report)])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
         })
         .collect();
     for mut process in processes {
@@ -202,4 +206,37 @@ fn a_report_written_by_many_threads_and_processes_has_every_row_once() {
     assert_eq!(counts.len(), 24, "{counts:?}");
     assert!(counts.values().all(|count| *count == 4), "{counts:?}");
     std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn with_format_json_stale_budgets_and_annotations_keep_stdout_json() {
+    let output = run(
+        &[
+            "explicit::parses_a_header",
+            "--exact",
+            "--format",
+            "json",
+            "-Z",
+            "unstable-options",
+        ],
+        &[("FBA_MAX_HEADROOM", "50"), ("GITHUB_ACTIONS", "true")],
+    );
+    assert!(
+        !output.status.success(),
+        "a budget with 96.9% headroom is stale"
+    );
+    let stdout = text(&output.stdout);
+    for line in stdout.lines().filter(|line| !line.trim().is_empty()) {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|error| panic!("{error}: {line:?}"));
+    }
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("\n::error file=tests/budgets/main.rs,line="),
+        "the annotation goes to stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("memory budget of explicit::parses_a_header is stale"),
+        "{stderr}"
+    );
 }

@@ -61,8 +61,8 @@ fn cargo_test(crate_dir: &Path, envs: &[(&str, &str)], test_args: &[&str]) -> (b
     for (name, _) in std::env::vars() {
         if name.starts_with("FBA_")
             || name.starts_with("NEXTEST")
-            || name == "CI"
-            || name == "GITHUB_ACTIONS"
+            || name.starts_with("__NEXTEST")
+            || ["CI", "GITHUB_ACTIONS", "RUST_TEST_THREADS"].contains(&name.as_str())
         {
             command.env_remove(name);
         }

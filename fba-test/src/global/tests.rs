@@ -29,6 +29,14 @@ fn in_region(region: &Region, block: *mut u8) -> bool {
     region.allocator().owns(block)
 }
 
+/// Whether the budget of `region` at `generation` no longer owns `address`:
+/// the region was released. (Its memory may already serve another test's
+/// budget, running in parallel: then a different budget owns it.)
+fn released(region: &'static Region, generation: usize, address: usize) -> bool {
+    region::owner(address)
+        .is_none_or(|owner| !std::ptr::eq(owner, region) || owner.generation() != generation)
+}
+
 #[test]
 fn global_outside_a_budget_everything_goes_to_the_wrapped_allocator() {
     // SAFETY: blocks are freed with their layouts.
@@ -89,11 +97,13 @@ fn global_a_block_from_before_the_budget_grown_inside_it_moves_into_it() {
         assert!(in_region(region, moved));
         assert_eq!(std::slice::from_raw_parts(moved, 16), &[7; 16]);
         // Freed after the budget: it goes back to the region.
+        let generation = region.generation();
         let (snapshot, _) = region.finish();
         assert_eq!(snapshot.stats.live_allocations, 1);
+        assert!(!released(region, generation, moved.addr()));
         BUDGET.dealloc(moved, layout(64, 8));
         assert!(
-            region::owner(moved.addr()).is_none(),
+            released(region, generation, moved.addr()),
             "the region was released with its last block"
         );
     }
@@ -204,14 +214,15 @@ fn global_escaped_blocks_keep_the_region_until_freed_and_are_named_when_tracked(
         (escapes.blocks, escapes.complete),
         (vec![layout(24, 8)], true)
     );
+    let generation = region.generation();
     assert!(
-        region::owner(kept.addr()).is_some(),
+        !released(region, generation, kept.addr()),
         "kept while its block lives"
     );
     // SAFETY: as above.
     unsafe { BUDGET.dealloc(kept, layout(24, 8)) };
     assert!(
-        region::owner(kept.addr()).is_none(),
+        released(region, generation, kept.addr()),
         "released with its last block"
     );
 }

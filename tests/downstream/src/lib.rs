@@ -117,6 +117,17 @@ mod tests {
         assert_eq!(header.lines().count(), 3);
     }
 
+    // With less than 1000 bytes the body fails its own assertion (after
+    // catching the budget's panic): the trial at H - 1 fails for another
+    // reason, quietly, and the minimum is still H.
+    #[memory_budget(4096)]
+    fn fails_otherwise_when_short(alloc: &FixedBufferAllocator) {
+        let big = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Vec::<u8, _>::with_capacity_in(1000, alloc).capacity()
+        }));
+        assert!(big.is_ok(), "quiet: the body cannot work without its 1000 bytes");
+    }
+
     #[memory_budget(4096, search = false)]
     fn enforces_only(alloc: &FixedBufferAllocator) {
         let header = parse_header(INPUT, alloc).unwrap();
