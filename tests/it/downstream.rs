@@ -269,7 +269,7 @@ fn check(runner: &str, output: &str, status: impl Fn(&str, &str) -> Option<bool>
         .lines()
         .find_map(|line| line.strip_prefix("memory_budget global_worker_with_the_scope: minimum "))
         .and_then(|rest| rest.split(' ').next()?.parse::<usize>().ok());
-    if !worker.is_some_and(|minimum| minimum > 2048) {
+    if worker.is_none_or(|minimum| minimum <= 2048) {
         problems.insert(
             "global_worker_with_the_scope".into(),
             format!("minimum {worker:?}, not above 2048"),
