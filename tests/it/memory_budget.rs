@@ -131,7 +131,8 @@ fn thread_safe_allocator_shared_by_scoped_threads(alloc: &ThreadSafeFixedBufferA
     );
 }
 
-/// Documentation and lint attributes stay on the test.
+/// Lint attributes reach the body: without the `allow`, `unused_mut` would
+/// warn, and the gate's `clippy --all-targets -D warnings` would fail.
 #[memory_budget(4096)]
 #[allow(clippy::unnecessary_operation, unused_mut)]
 fn other_attributes_are_kept(alloc: &FixedBufferAllocator) {

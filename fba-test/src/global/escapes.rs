@@ -35,9 +35,9 @@ pub(crate) struct Escapes {
     pub(crate) complete: bool,
 }
 
-fn entries_layout() -> Layout {
-    Layout::array::<Entry>(CAPACITY).expect("the log's size fits")
-}
+/// The log's memory: a constant layout, so nothing on the path of a free
+/// (which may release a region, and with it the log) can fail or panic.
+const ENTRIES: Layout = Layout::new::<[Entry; CAPACITY]>();
 
 impl Log {
     pub(crate) const fn empty() -> Log {
@@ -52,7 +52,7 @@ impl Log {
     pub(crate) fn start(&self) {
         // SAFETY: the layout's size is not zero. Zeroed: an entry whose
         // address is zero has not been written.
-        let entries = unsafe { System.alloc_zeroed(entries_layout()) }.cast::<Entry>();
+        let entries = unsafe { System.alloc_zeroed(ENTRIES) }.cast::<Entry>();
         if entries.is_null() {
             return;
         }
@@ -128,7 +128,7 @@ impl Log {
         let entries = self.entries.swap(ptr::null_mut(), Ordering::AcqRel);
         if !entries.is_null() {
             // SAFETY: allocated in `start` with this layout.
-            unsafe { System.dealloc(entries.cast(), entries_layout()) };
+            unsafe { System.dealloc(entries.cast(), ENTRIES) };
         }
     }
 }
