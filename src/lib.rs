@@ -25,8 +25,9 @@ pub use fba_core::{
 pub use fba_macros::memory_budget;
 pub use fba_test::harness;
 pub use fba_test::{
-    BUFFER_ALIGNMENT, BudgetScope, DEFAULT_MAX_BYTES, GlobalBudget, HeapProfile, Measurement,
-    Outcome, Verdict, measure, measure_global, measure_thread_safe,
+    BUFFER_ALIGNMENT, Blocks, BudgetScope, DEFAULT_MAX_BYTES, GlobalBudget, HeapProfile,
+    MeasuredState, Measurement, Outcome, Verdict, assert_budget, assert_budget_global, block_on,
+    measure, measure_global, measure_thread_safe,
 };
 
 /// What `#[memory_budget]` expands to uses. Not a public API.

@@ -1,14 +1,20 @@
 //! Code generation: the checked function becomes a `#[test]` that hands its
-//! body to the runtime with the budget and where it was declared.
+//! body to the runtime with the budget and where it was declared; with
+//! `#[rstest]` or `#[test_case]` below, the function goes to them with the
+//! attribute passed on, so each case they make becomes a budget test.
 
 use proc_macro2::TokenStream;
 use std::ops::Not;
 
 use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Item, ItemFn, Lit};
+use syn::{
+    Attribute, Expr, ExprLit, FnArg, Item, ItemFn, Lit, PathArguments, ReturnType, Type,
+    TypeParamBound,
+};
 
-use crate::parse::{self, Allocator, Args, Errors};
+use crate::parse::{self, Allocator, Args, AttributeKind, Errors, Test, Tokio};
 
 /// Expands `#[memory_budget(args)] item`. Never panics: misuse becomes
 /// compile errors, emitted beside the original item so that one mistake
@@ -30,11 +36,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return with_errors(item, errors);
         }
     };
-    let allocator = parse::function(&function)
+    let case = args.as_ref().and_then(|args| args.case);
+    let test = parse::function(&function, case)
         .map_err(|error| errors.push(error))
         .ok();
-    if let (Some(args), Some(allocator)) = (&args, allocator)
-        && allocator != Allocator::Global
+    if let (Some(args), Some(test)) = (&args, &test)
+        && test.allocator != Allocator::Global
     {
         for (option, _) in args.leaks.iter().chain(&args.verify) {
             errors.spanned(
@@ -43,9 +50,19 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                  an explicit allocator's blocks cannot outlive the body, and its failures do not abort",
             );
         }
+        if let Some((option, _)) = &args.cold {
+            errors.spanned(
+                option,
+                "`cold` is for tests without an allocator parameter, which measure the global allocator; \
+                 an explicit allocator is new in every trial, so every run is a first run",
+            );
+        }
     }
-    match (args, allocator, errors.into_result()) {
-        (Some(args), Some(allocator), Ok(())) => test(&args, allocator, function),
+    match (args, test, errors.into_result()) {
+        (Some(args), Some(test), Ok(())) if test.cases && args.case.is_none() => {
+            to_the_case_generator(&args, &test, function)
+        }
+        (Some(args), Some(test), Ok(())) => budget_test(&args, &test, function),
         (_, _, result) => {
             let mut errors = Errors::default();
             if let Err(error) = result {
@@ -80,13 +97,214 @@ fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
 }
 
 /// The user's function as written, minus the attributes that would add
-/// errors of their own (`#[test]` on a function with a parameter), and
-/// allowed to be unused.
+/// errors of their own (test and case attributes on a function that is not
+/// a test), and allowed to be unused.
 fn original(mut function: ItemFn) -> TokenStream {
-    function.attrs.retain(|attribute| {
-        !attribute.path().is_ident("test") && !attribute.path().is_ident("should_panic")
-    });
+    function
+        .attrs
+        .retain(|attribute| matches!(parse::attribute_kind(attribute), AttributeKind::Other));
     quote!(#[allow(dead_code)] #function)
+}
+
+fn krate(args: &Args) -> TokenStream {
+    match &args.krate {
+        Some(path) => path.to_token_stream(),
+        None => quote!(::fba),
+    }
+}
+
+/// The attribute again, to pass on to the cases, with `extra` options.
+fn passed_on(args: &Args, extra: TokenStream) -> Attribute {
+    let krate = krate(args);
+    let tokens = &args.tokens;
+    let separator = match tokens.clone().into_iter().last() {
+        Some(proc_macro2::TokenTree::Punct(punct)) if punct.as_char() == ',' => None,
+        _ => extra.is_empty().not().then(|| quote!(,)),
+    };
+    syn::parse_quote!(#[#krate::memory_budget(#tokens #separator #extra)])
+}
+
+/// `#[memory_budget]` above `#[rstest]` or `#[test_case]`: the function goes
+/// to them with the attribute passed on below their case attributes, which
+/// they copy onto every case. A function that measures the global allocator
+/// goes as it is (each case, arguments and call, is the body); one that
+/// takes an allocator goes without that parameter, returning its body as a
+/// closure that each case's trial calls with the allocator.
+fn to_the_case_generator(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
+    let krate = krate(args);
+    let mut errors = Errors::default();
+    if test.allocator != Allocator::Global {
+        for attribute in &function.attrs {
+            if let Some(expectation) = test_case_expectation(attribute) {
+                errors.spanned(
+                    expectation,
+                    "a test case's expected result (`=> ..`) is not supported on a budget test with an allocator \
+                     parameter: assert inside the body",
+                );
+            }
+        }
+    }
+    if errors.is_err() {
+        return with_errors(original(function), errors);
+    }
+    let attributes = std::mem::take(&mut function.attrs);
+    let last_case = attributes
+        .iter()
+        .rposition(|attribute| parse::attribute_kind(attribute) == AttributeKind::CaseGenerator)
+        .unwrap_or(0);
+    let mut kept: Vec<Attribute> = Vec::new();
+    for (index, attribute) in attributes.into_iter().enumerate() {
+        match parse::attribute_kind(&attribute) {
+            AttributeKind::StdTest => {}
+            AttributeKind::Tokio if test.allocator != Allocator::Global => {}
+            _ => kept.push(attribute),
+        }
+        if index == last_case {
+            let extra = match test.allocator {
+                Allocator::Global => TokenStream::new(),
+                Allocator::Fixed => quote!(__case = "fixed"),
+                Allocator::ThreadSafe => quote!(__case = "thread_safe"),
+            };
+            kept.push(passed_on(args, extra));
+        }
+    }
+    function.attrs = kept;
+    if test.allocator == Allocator::Global {
+        return function.into_token_stream();
+    }
+    // The body as a closure of the allocator.
+    let parameter = test.parameter.map(|index| {
+        let removed = function.sig.inputs.iter().nth(index).cloned();
+        function.sig.inputs = function
+            .sig
+            .inputs
+            .iter()
+            .enumerate()
+            .filter(|(other, _)| *other != index)
+            .map(|(_, input)| input.clone())
+            .collect::<Punctuated<FnArg, syn::Token![,]>>();
+        removed
+    });
+    let Some(Some(FnArg::Typed(parameter))) = parameter else {
+        // `parse::function` found the allocator parameter.
+        return original(function);
+    };
+    let (pattern, ty) = (&parameter.pat, &parameter.ty);
+    let returns = returned_type(&function.sig.output);
+    let (allocator, case) = match test.allocator {
+        Allocator::ThreadSafe => (
+            quote!(#krate::ThreadSafeFixedBufferAllocator<'_>),
+            quote!(thread_safe_case),
+        ),
+        _ => (quote!(#krate::FixedBufferAllocator<'_>), quote!(fixed_case)),
+    };
+    let block = &function.block;
+    let body = if test.asyncness {
+        let driver = match &test.tokio {
+            Some(tokio) => {
+                let runtime = runtime(tokio);
+                quote!(#runtime.block_on)
+            }
+            None => quote!(#krate::__private::block_on),
+        };
+        quote!(#driver(async move #block))
+    } else {
+        quote!(#block)
+    };
+    function.sig.asyncness = None;
+    function.sig.output = syn::parse_quote!(-> impl ::core::ops::FnOnce(&#allocator) -> #returns);
+    function.block = syn::parse_quote!({
+        #krate::__private::#case(move |#pattern: #ty| -> #returns { #body })
+    });
+    function.into_token_stream()
+}
+
+/// The `=> ..` of a `#[test_case(.. => ..)]`, if the attribute is one.
+fn test_case_expectation(attribute: &Attribute) -> Option<TokenStream> {
+    if parse::attribute_kind(attribute) != AttributeKind::CaseGenerator
+        || attribute.path().is_ident("rstest")
+    {
+        return None;
+    }
+    let syn::Meta::List(list) = &attribute.meta else {
+        return None;
+    };
+    let tokens: Vec<proc_macro2::TokenTree> = list.tokens.clone().into_iter().collect();
+    tokens.windows(2).find_map(|pair| match pair {
+        [
+            proc_macro2::TokenTree::Punct(equals),
+            proc_macro2::TokenTree::Punct(greater),
+        ] if equals.as_char() == '=' && greater.as_char() == '>' => Some(quote!(#equals #greater)),
+        _ => None,
+    })
+}
+
+/// The type a function returns (`()` when it returns nothing).
+fn returned_type(output: &ReturnType) -> TokenStream {
+    match output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+    }
+}
+
+/// What the body of an explicit-mode case returns: the `R` of the
+/// `impl FnOnce(&Allocator) -> R` the case function returns.
+fn case_returns(output: &ReturnType) -> Option<ReturnType> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let Type::ImplTrait(bounds) = ty.as_ref() else {
+        return None;
+    };
+    bounds.bounds.iter().find_map(|bound| match bound {
+        TypeParamBound::Trait(bound) => match &bound.path.segments.last()?.arguments {
+            PathArguments::Parenthesized(arguments) => Some(arguments.output.clone()),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Writes the allocator parameter's type as `&FixedBufferAllocator<'_>`: an
+/// `async fn` may not leave a path's lifetime out (`&FixedBufferAllocator`).
+fn name_the_lifetime(function: &mut ItemFn, parameter: usize) {
+    let Some(FnArg::Typed(typed)) = function.sig.inputs.iter_mut().nth(parameter) else {
+        return;
+    };
+    let mut ty = typed.ty.as_mut();
+    while let Type::Paren(inner) = ty {
+        ty = inner.elem.as_mut();
+    }
+    if let Type::Reference(reference) = ty
+        && let Type::Path(path) = reference.elem.as_mut()
+        && let Some(last) = path.path.segments.last_mut()
+        && last.arguments.is_empty()
+    {
+        last.arguments = PathArguments::AngleBracketed(syn::parse_quote!(<'_>));
+    }
+}
+
+/// The tokio runtime `#[tokio::test(..)]` asks for, built.
+fn runtime(tokio: &Tokio) -> TokenStream {
+    let krate = &tokio.krate;
+    let builder = if tokio.multi_thread {
+        quote!(new_multi_thread)
+    } else {
+        quote!(new_current_thread)
+    };
+    let threads = tokio
+        .worker_threads
+        .as_ref()
+        .map(|threads| quote!(.worker_threads(#threads)));
+    let paused = tokio.start_paused.then(|| quote!(.start_paused(true)));
+    quote! {
+        #krate::runtime::Builder::#builder()
+            #threads
+            .enable_all()
+            #paused
+            .build()
+            .expect("Failed building the Runtime")
+    }
 }
 
 /// The test. Beside the user's function it generates:
@@ -95,17 +313,23 @@ fn original(mut function: ItemFn) -> TokenStream {
 ///   compiler, its value by a compile-time assertion unless it is a literal),
 ///   and `__fba_test_<name>`, a `static` describing the test;
 /// - `__fba_run_<name>`, which declares the user's function and runs it
-///   under the budget;
+///   under the budget (an `async fn`'s future driven on the runtime of
+///   `#[tokio::test]`, built outside the budget, or on fba's executor);
 /// - the `#[test]` function, with the user's attributes first, for the
-///   default test harness;
+///   default test harness (unless `#[test_case]` made it a test already);
 /// - an `inventory` registration, for the budget harness (`harness = false`
 ///   targets, where `#[test]` functions are not compiled).
-fn test(args: &Args, allocator: Allocator, mut function: ItemFn) -> TokenStream {
-    let krate = match &args.krate {
-        Some(path) => path.to_token_stream(),
-        None => quote!(::fba),
-    };
-    let attributes = std::mem::take(&mut function.attrs);
+fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
+    let krate = krate(args);
+    let attributes: Vec<Attribute> = std::mem::take(&mut function.attrs)
+        .into_iter()
+        .filter(|attribute| {
+            !matches!(
+                parse::attribute_kind(attribute),
+                AttributeKind::StdTest | AttributeKind::Tokio
+            )
+        })
+        .collect();
     // `#[cfg(..)]` applies to everything generated for the function; lint
     // attributes also to the user's function, where its body is.
     let cfgs: Vec<_> = attributes
@@ -124,9 +348,17 @@ fn test(args: &Args, allocator: Allocator, mut function: ItemFn) -> TokenStream 
     let ignored = attributes
         .iter()
         .any(|attribute| attribute.path().is_ident("ignore"));
+    if test.asyncness
+        && let Some(index) = test.parameter
+    {
+        name_the_lifetime(&mut function, index);
+    }
     let visibility = std::mem::replace(&mut function.vis, syn::Visibility::Inherited);
     let name = &function.sig.ident;
-    let output = &function.sig.output;
+    let output = match args.case {
+        Some(_) => case_returns(&function.sig.output).unwrap_or(ReturnType::Default),
+        None => function.sig.output.clone(),
+    };
     let budget = &args.budget;
     let budget_span = budget.span();
     let budget_const = format_ident!("__fba_budget_{}", name);
@@ -158,20 +390,43 @@ fn test(args: &Args, allocator: Allocator, mut function: ItemFn) -> TokenStream 
             );
         }
     });
-    let search = match args.search {
-        Some(search) => quote!(::core::option::Option::Some(#search)),
+    let option = |value: Option<TokenStream>| match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
         None => quote!(::core::option::Option::None),
     };
-    let run = match allocator {
+    let search = option(args.search.map(|search| quote!(#search)));
+    let verify = option(args.verify.as_ref().map(|(_, verify)| quote!(#verify)));
+    let runs = option(args.runs.as_ref().map(|(_, runs)| quote!(#runs)));
+    let deny_leaks = args.leaks.as_ref().is_some_and(|(_, deny)| *deny);
+    let cold = args.cold.as_ref().is_some_and(|(_, cold)| *cold);
+    let run = match test.allocator {
         Allocator::Fixed => quote!(run_fixed),
         Allocator::ThreadSafe => quote!(run_thread_safe),
         Allocator::Global => quote!(run_global),
     };
-    let deny_leaks = args.leaks.as_ref().is_some_and(|(_, deny)| *deny);
-    let verify = match &args.verify {
-        Some((_, verify)) => quote!(::core::option::Option::Some(#verify)),
-        None => quote!(::core::option::Option::None),
+    // The runtime is built before the budget, so its own allocations are
+    // not the body's.
+    let runtime = test.tokio.as_ref().map(|tokio| {
+        let runtime = runtime(tokio);
+        quote!(let __fba_runtime = #runtime;)
+    });
+    let drive = |future: TokenStream| match &test.tokio {
+        Some(_) => quote!(__fba_runtime.block_on(#future)),
+        None => quote!(#krate::__private::block_on(#future)),
     };
+    let body = match (args.case, test.asyncness, test.allocator) {
+        (Some(_), _, _) => quote!(|alloc| #name()(alloc)),
+        (None, false, _) => quote!(#name),
+        (None, true, Allocator::Global) => {
+            let driven = drive(quote!(#name()));
+            quote!(|| #driven)
+        }
+        (None, true, _) => {
+            let driven = drive(quote!(#name(alloc)));
+            quote!(|alloc| #driven)
+        }
+    };
+    let test_attribute = test.already_a_test.not().then(|| quote!(#[test]));
     let name_text = name.to_string();
     quote! {
         #(#cfgs)*
@@ -192,16 +447,19 @@ fn test(args: &Args, allocator: Allocator, mut function: ItemFn) -> TokenStream 
             search: #search,
             deny_leaks: #deny_leaks,
             verify: #verify,
+            runs: #runs,
+            cold: #cold,
             literal: #literal,
         };
         #(#cfgs)*
         #[doc(hidden)]
         fn #runner() #output {
             #function
-            #krate::__private::#run(&#test_static, #name)
+            #runtime
+            #krate::__private::#run(&#test_static, #body)
         }
         #(#attributes)*
-        #[test]
+        #test_attribute
         #visibility fn #name() #output {
             #runner()
         }
@@ -258,10 +516,10 @@ mod tests {
     fn misuse_keeps_the_original_function_and_reports_every_error() {
         let text = expand_text(
             "0, color = 3",
-            "async fn f(a: FixedBufferAllocator, b: u8) {}",
+            "unsafe fn f(a: FixedBufferAllocator, b: u8) {}",
         );
         assert_eq!(text.matches("compile_error").count(), 5, "{text}");
-        assert!(text.contains("async fn f"), "{text}");
+        assert!(text.contains("unsafe fn f"), "{text}");
         assert!(!text.contains("# [test]"), "{text}");
     }
 
@@ -304,5 +562,142 @@ mod tests {
         );
         assert!(text.contains("ignored : true"), "{text}");
         assert!(text.contains("text : \"4096\""), "{text}");
+    }
+
+    #[test]
+    fn a_test_attribute_below_is_absorbed_not_doubled() {
+        for test in [
+            "#[test]",
+            "#[::core::prelude::v1::test]",
+            "#[std::prelude::rust_2024::test]",
+        ] {
+            let text = expand_text("64", &format!("{test} fn f(a: &FixedBufferAllocator) {{}}"));
+            assert_eq!(text.matches("# [test]").count(), 1, "{text}");
+            assert!(!text.contains("prelude"), "{text}");
+            assert!(!text.contains("compile_error"), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_async_fn_is_driven_on_tokio_built_outside_the_budget_or_on_fbas_executor() {
+        let text = expand_text(
+            "64",
+            "#[tokio::test(flavor = \"multi_thread\", worker_threads = 2)] async fn f() {}",
+        );
+        assert!(!text.contains("# [tokio :: test"), "{text}");
+        let built = text
+            .find("let __fba_runtime = :: tokio :: runtime :: Builder :: new_multi_thread ()")
+            .unwrap();
+        let run = text
+            .find("run_global (& __fba_test_f , || __fba_runtime . block_on (f ()))")
+            .unwrap();
+        assert!(
+            built < run,
+            "the runtime is built before the budget runs:\n{text}"
+        );
+        assert!(text.contains(". worker_threads (2)"), "{text}");
+        let own = expand_text("64", "async fn f(a: &FixedBufferAllocator) {}");
+        assert!(
+            own.contains(
+                "run_fixed (& __fba_test_f , | alloc | :: fba :: __private :: block_on (f (alloc)))"
+            ),
+            "{own}"
+        );
+        assert!(
+            own.contains("FixedBufferAllocator < '_ >"),
+            "the lifetime is named:\n{own}"
+        );
+    }
+
+    #[test]
+    fn tokio_test_above_the_attribute_is_an_error_that_says_to_swap_them() {
+        // What `#[tokio::test]` hands the attribute below it.
+        let text = expand_text(
+            "64",
+            "#[::core::prelude::v1::test] fn f() { let body = async {}; tokio::pin!(body); \
+             { use tokio::runtime::Builder; return Builder::new_current_thread().enable_all().build()\
+             .expect(\"Failed building the Runtime\").block_on(body); } }",
+        );
+        assert!(text.contains("compile_error"), "{text}");
+        assert!(
+            text.contains("write `#[memory_budget(..)]` first"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn above_rstest_the_attribute_is_passed_on_below_the_last_case() {
+        let text = expand_text(
+            "4096",
+            "#[rstest] #[case(1)] #[ignore] #[case(2)] #[tokio::test] async fn f(#[case] n: usize) {}",
+        );
+        let last_case = text.find("# [case (2)]").unwrap();
+        let passed_on = text.find("# [:: fba :: memory_budget (4096)]").unwrap();
+        let tokio = text.find("# [tokio :: test]").unwrap();
+        assert!(last_case < passed_on && passed_on < tokio, "{text}");
+        assert!(
+            !text.contains("__fba_run"),
+            "the cases are the tests:\n{text}"
+        );
+    }
+
+    #[test]
+    fn above_a_case_generator_an_explicit_test_hands_over_its_body_as_a_closure() {
+        let text = expand_text(
+            "4096, search = false",
+            "#[test_case(1)] fn f(alloc: &FixedBufferAllocator, n: usize) -> Result<(), String> { Ok(()) }",
+        );
+        assert!(
+            text.contains(
+                "# [:: fba :: memory_budget (4096 , search = false , __case = \"fixed\")]"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("fn f (n : usize) -> impl :: core :: ops :: FnOnce (& :: fba :: FixedBufferAllocator < '_ >) -> Result < () , String >"), "{text}");
+        assert!(
+            text.contains("fixed_case (move | alloc : & FixedBufferAllocator |"),
+            "{text}"
+        );
+        // Each case then calls its body with the trial's allocator.
+        let case = expand_text(
+            "4096, __case = \"fixed\"",
+            "#[test] fn case_1() -> impl ::core::ops::FnOnce(&::fba::FixedBufferAllocator<'_>) -> Result<(), String> { f(1) }",
+        );
+        assert!(
+            case.contains("run_fixed (& __fba_test_case_1 , | alloc | case_1 () (alloc))"),
+            "{case}"
+        );
+        assert!(
+            case.contains("fn case_1 () -> Result < () , String > { __fba_run_case_1 () }"),
+            "{case}"
+        );
+    }
+
+    #[test]
+    fn a_case_test_case_made_a_test_already_gets_no_second_test_attribute() {
+        let text = expand_text(
+            "64",
+            "#[allow(clippy::bool_assert_comparison)] fn test_case_1() { let _result = super::f(1); _result }",
+        );
+        assert!(!text.contains("# [test]"), "{text}");
+        assert!(
+            text.contains("fn test_case_1 () { __fba_run_test_case_1 () }"),
+            "{text}"
+        );
+        let own = expand_text("64", "#[allow(clippy::bool_assert_comparison)] fn f() {}");
+        assert!(
+            own.contains("# [test]"),
+            "a user's own allow is not a case:\n{own}"
+        );
+    }
+
+    #[test]
+    fn runs_and_cold_reach_the_runtime() {
+        let text = expand_text("64, runs = 5, cold = true", "fn f() {}");
+        assert!(
+            text.contains("runs : :: core :: option :: Option :: Some (5usize)"),
+            "{text}"
+        );
+        assert!(text.contains("cold : true"), "{text}");
     }
 }

@@ -9,8 +9,11 @@ use syn::{
 };
 
 /// The options after the budget, as text for messages.
-const OPTIONS: &str =
-    "`search = true|false`, `leaks = \"allow\"|\"deny\"`, `verify = true|false` and `crate = path`";
+const OPTIONS: &str = "`search = true|false`, `runs = K`, `cold = true|false`, `leaks = \"allow\"|\"deny\"`, \
+     `verify = true|false` and `crate = path`";
+
+/// The most measuring runs `runs = K` takes.
+const MAX_RUNS: usize = 1000;
 
 /// Errors gathered while checking, reported together.
 #[derive(Default)]
@@ -32,12 +35,17 @@ impl Errors {
         self.push(syn::Error::new_spanned(tokens, message));
     }
 
+    pub(crate) fn is_err(&self) -> bool {
+        self.0.is_some()
+    }
+
     pub(crate) fn into_result(self) -> Result<(), syn::Error> {
         self.0.map_or(Ok(()), Err)
     }
 }
 
-/// The attribute's arguments: `(budget, option = value, ...)`.
+/// The attribute's arguments: `(budget, option = value, ...)`. Options that
+/// only some tests take keep their name, for errors on it.
 pub(crate) struct Args {
     /// The budget expression.
     pub(crate) budget: Expr,
@@ -45,14 +53,25 @@ pub(crate) struct Args {
     pub(crate) search: Option<bool>,
     /// `crate = ...`.
     pub(crate) krate: Option<Path>,
-    /// `leaks = "deny"` (true) or `"allow"`, with the option's name for errors.
+    /// `leaks = "deny"` (true) or `"allow"`.
     pub(crate) leaks: Option<(Path, bool)>,
-    /// `verify = ...`, with the option's name for errors.
+    /// `verify = ...`.
     pub(crate) verify: Option<(Path, bool)>,
+    /// `runs = K`.
+    pub(crate) runs: Option<(Path, usize)>,
+    /// `cold = ...`.
+    pub(crate) cold: Option<(Path, bool)>,
+    /// `__case = "fixed" | "thread_safe"`, hidden: put by the attribute on
+    /// the function it hands to `#[rstest]` or `#[test_case]`, for the cases
+    /// they make of an explicit-mode test.
+    pub(crate) case: Option<Allocator>,
+    /// The arguments as written.
+    pub(crate) tokens: TokenStream,
 }
 
 /// Parses the arguments, reporting every problem with them.
 pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
+    let written = tokens.clone();
     let parser = |input: ParseStream<'_>| {
         let mut errors = Errors::default();
         if input.is_empty() {
@@ -69,36 +88,59 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
             krate: None,
             leaks: None,
             verify: None,
+            runs: None,
+            cold: None,
+            case: None,
+            tokens: written,
         };
         if !input.is_empty() {
             input.parse::<Token![,]>()?;
             let options: TokenStream = input.parse()?;
             let logic = |meta: syn::meta::ParseNestedMeta<'_>| {
+                let path = meta.path.clone();
+                let twice = |errors: &mut Errors| {
+                    let name = quote::ToTokens::to_token_stream(&path).to_string();
+                    errors.spanned(&path, format!("`{name}` is given twice"));
+                };
                 if meta.path.is_ident("search") {
-                    let value: Expr = meta.value()?.parse()?;
-                    match &value {
-                        Expr::Lit(ExprLit {
-                            lit: Lit::Bool(LitBool { value, .. }),
-                            ..
-                        }) => {
-                            if args.search.replace(*value).is_some() {
-                                errors.spanned(&meta.path, "`search` is given twice");
-                            }
-                        }
-                        _ => errors.spanned(&value, "`search` takes `true` or `false`"),
+                    if let Some(value) = switch(&meta, "search", &mut errors)?
+                        && args.search.replace(value).is_some()
+                    {
+                        twice(&mut errors);
                     }
                 } else if meta.path.is_ident("verify") {
+                    if let Some(value) = switch(&meta, "verify", &mut errors)?
+                        && args.verify.replace((path.clone(), value)).is_some()
+                    {
+                        twice(&mut errors);
+                    }
+                } else if meta.path.is_ident("cold") {
+                    if let Some(value) = switch(&meta, "cold", &mut errors)?
+                        && args.cold.replace((path.clone(), value)).is_some()
+                    {
+                        twice(&mut errors);
+                    }
+                } else if meta.path.is_ident("runs") {
                     let value: Expr = meta.value()?.parse()?;
-                    match &value {
+                    let runs = match &value {
                         Expr::Lit(ExprLit {
-                            lit: Lit::Bool(LitBool { value, .. }),
-                            ..
-                        }) => {
-                            if args.verify.replace((meta.path.clone(), *value)).is_some() {
-                                errors.spanned(&meta.path, "`verify` is given twice");
+                            lit: Lit::Int(int), ..
+                        }) => int
+                            .base10_parse::<usize>()
+                            .ok()
+                            .filter(|runs| (1..=MAX_RUNS).contains(runs)),
+                        _ => None,
+                    };
+                    match runs {
+                        Some(runs) => {
+                            if args.runs.replace((path.clone(), runs)).is_some() {
+                                twice(&mut errors);
                             }
                         }
-                        _ => errors.spanned(&value, "`verify` takes `true` or `false`"),
+                        None => errors.spanned(
+                            &value,
+                            format!("`runs` takes how many times to measure the body, an integer from 1 to {MAX_RUNS}: `runs = 5`"),
+                        ),
                     }
                 } else if meta.path.is_ident("leaks") {
                     let value: Expr = meta.value()?.parse()?;
@@ -115,27 +157,37 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                     };
                     match deny {
                         Some(deny) => {
-                            if args.leaks.replace((meta.path.clone(), deny)).is_some() {
-                                errors.spanned(&meta.path, "`leaks` is given twice");
+                            if args.leaks.replace((path.clone(), deny)).is_some() {
+                                twice(&mut errors);
                             }
                         }
                         None => errors.spanned(&value, "`leaks` takes \"allow\" or \"deny\""),
                     }
                 } else if meta.path.is_ident("crate") {
                     let value = meta.value()?;
-                    let path = if value.peek(LitStr) {
+                    let krate = if value.peek(LitStr) {
                         value.parse::<LitStr>()?.parse::<Path>()?
                     } else {
                         value.parse::<Path>()?
                     };
-                    if args.krate.replace(path).is_some() {
-                        errors.spanned(&meta.path, "`crate` is given twice");
+                    if args.krate.replace(krate).is_some() {
+                        twice(&mut errors);
                     }
+                } else if meta.path.is_ident("__case") {
+                    let text: LitStr = meta.value()?.parse()?;
+                    args.case = match text.value().as_str() {
+                        "fixed" => Some(Allocator::Fixed),
+                        "thread_safe" => Some(Allocator::ThreadSafe),
+                        _ => {
+                            errors.spanned(&text, "`__case` is fba's own: do not write it");
+                            None
+                        }
+                    };
                 } else {
                     let name = quote::ToTokens::to_token_stream(&meta.path)
                         .to_string()
                         .replace(' ', "");
-                    let hint = ["search", "leaks", "verify", "crate"]
+                    let hint = ["search", "runs", "cold", "leaks", "verify", "crate"]
                         .into_iter()
                         .find(|known| edit_distance(known, &name) <= 2)
                         .map(|known| format!(" (did you mean `{known}`?)"))
@@ -155,6 +207,26 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
         errors.into_result().map(|()| args)
     };
     parser.parse2(tokens)
+}
+
+/// The value of a `name = true|false` option, or an error on a value of
+/// another kind.
+fn switch(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    name: &str,
+    errors: &mut Errors,
+) -> Result<Option<bool>, syn::Error> {
+    let value: Expr = meta.value()?.parse()?;
+    match &value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(LitBool { value, .. }),
+            ..
+        }) => Ok(Some(*value)),
+        _ => {
+            errors.spanned(&value, format!("`{name}` takes `true` or `false`"));
+            Ok(None)
+        }
+    }
 }
 
 /// The number of single-character edits between `a` and `b` (Levenshtein),
@@ -237,17 +309,81 @@ pub(crate) enum Allocator {
     Global,
 }
 
-/// Checks the function and returns the allocator its parameter asks for.
-pub(crate) fn function(function: &ItemFn) -> Result<Allocator, syn::Error> {
+/// `#[tokio::test(..)]` below the attribute: the runtime to drive the
+/// future on.
+pub(crate) struct Tokio {
+    /// The attribute, for errors on it.
+    pub(crate) attribute: Attribute,
+    /// The path to tokio (`crate = ".."`, or the attribute's own prefix).
+    pub(crate) krate: Path,
+    pub(crate) multi_thread: bool,
+    pub(crate) worker_threads: Option<Expr>,
+    pub(crate) start_paused: bool,
+}
+
+/// What the attribute found out about the function.
+pub(crate) struct Test {
+    pub(crate) allocator: Allocator,
+    /// The allocator parameter's index among the parameters.
+    pub(crate) parameter: Option<usize>,
+    /// The future of an `async fn` is driven on tokio, or on fba's own
+    /// executor when `tokio` is `None`.
+    pub(crate) asyncness: bool,
+    pub(crate) tokio: Option<Tokio>,
+    /// `#[rstest]` or `#[test_case]` below: they make the cases, each its
+    /// own budget test.
+    pub(crate) cases: bool,
+    /// The function is a case that `#[test_case]` already made a test of
+    /// (it puts `#[test]` first, where the attribute cannot see it).
+    pub(crate) already_a_test: bool,
+}
+
+/// Checks the function and finds out how to run it. `case` is the hidden
+/// `__case` option: the function is a case that a case generator made of an
+/// explicit-mode budget test, returning its body.
+pub(crate) fn function(function: &ItemFn, case: Option<Allocator>) -> Result<Test, syn::Error> {
     let mut errors = Errors::default();
     let signature = &function.sig;
+    let mut tokio = None;
+    let mut cases = false;
     for attribute in &function.attrs {
-        check_attribute(attribute, &mut errors);
+        match attribute_kind(attribute) {
+            AttributeKind::ShouldPanic => errors.spanned(
+                attribute,
+                "#[memory_budget] tests cannot be `#[should_panic]`: a panic fails the trial; test the panic without a budget",
+            ),
+            AttributeKind::Tokio => match tokio_test(attribute) {
+                Ok(runtime) => {
+                    if tokio.replace(runtime).is_some() {
+                        errors.spanned(attribute, "`#[tokio::test]` is given twice");
+                    }
+                }
+                Err(error) => errors.push(error),
+            },
+            AttributeKind::OtherTest => errors.spanned(
+                attribute,
+                "#[memory_budget] drives an `async fn` itself: on tokio with `#[tokio::test]` below it, or on its \
+                 own executor with no test attribute; for another runtime, drive the future in a synchronous body",
+            ),
+            AttributeKind::CaseGenerator => cases = true,
+            AttributeKind::StdTest | AttributeKind::Other => {}
+        }
+    }
+    if tokio_test_above(function) {
+        errors.spanned(
+            signature.fn_token,
+            "`#[tokio::test]` is above `#[memory_budget]`: it has already made this a test with its own runtime, \
+             inside the budget; write `#[memory_budget(..)]` first and `#[tokio::test]` below it",
+        );
     }
     if let Some(asyncness) = &signature.asyncness {
+        if case.is_some() {
+            errors.spanned(asyncness, "an explicit-mode case is not `async`");
+        }
+    } else if let Some(runtime) = tokio.as_ref() {
         errors.spanned(
-            asyncness,
-            "a memory budget test cannot be `async`: run the future to completion inside a synchronous body",
+            &runtime.attribute,
+            "`#[tokio::test]` runs an `async fn`; this function is not `async`",
         );
     }
     if let syn::Safety::Unsafe(unsafety) = &signature.safety {
@@ -268,7 +404,8 @@ pub(crate) fn function(function: &ItemFn) -> Result<Allocator, syn::Error> {
     if let Some(variadic) = &signature.variadic {
         errors.spanned(variadic, "a memory budget test cannot be variadic");
     }
-    if let ReturnType::Type(_, ty) = &signature.output
+    if case.is_none()
+        && let ReturnType::Type(_, ty) = &signature.output
         && let Type::ImplTrait(_) = ty.as_ref()
     {
         errors.spanned(
@@ -277,41 +414,225 @@ pub(crate) fn function(function: &ItemFn) -> Result<Allocator, syn::Error> {
         );
     }
     let mut allocator = None;
-    let mut inputs = signature.inputs.iter();
-    match inputs.next() {
-        None => allocator = Some(Allocator::Global),
-        Some(FnArg::Receiver(receiver)) => errors.spanned(
-            receiver,
-            "a memory budget test is a free function; it cannot take `self`",
-        ),
-        Some(FnArg::Typed(parameter)) => match allocator_type(&parameter.ty) {
-            Ok(kind) => allocator = Some(kind),
-            Err(error) => errors.push(error),
-        },
+    let mut parameter = None;
+    for (index, input) in signature.inputs.iter().enumerate() {
+        match input {
+            FnArg::Receiver(receiver) => errors.spanned(
+                receiver,
+                "a memory budget test is a free function; it cannot take `self`",
+            ),
+            FnArg::Typed(typed) if cases => {
+                // The cases' parameters are the generator's; the allocator
+                // is the one of an allocator type.
+                if let Ok(kind) = allocator_type(&typed.ty) {
+                    if allocator.replace(kind).is_some() {
+                        errors.spanned(typed, "a memory budget test takes one allocator");
+                    }
+                    parameter = Some(index);
+                }
+            }
+            FnArg::Typed(typed) if index == 0 => match allocator_type(&typed.ty) {
+                Ok(kind) => {
+                    allocator = Some(kind);
+                    parameter = Some(index);
+                }
+                Err(error) => errors.push(error),
+            },
+            FnArg::Typed(typed) => errors.spanned(
+                typed,
+                "a memory budget test takes at most one parameter, the allocator: `alloc: &FixedBufferAllocator`",
+            ),
+        }
     }
-    for extra in inputs {
-        errors.spanned(
-            extra,
-            "a memory budget test takes at most one parameter, the allocator: `alloc: &FixedBufferAllocator`",
-        );
+    if let Some(case) = case {
+        if !signature.inputs.is_empty() {
+            errors.spanned(
+                &signature.inputs,
+                "an explicit-mode case takes no parameters",
+            );
+        }
+        allocator = Some(case);
     }
     errors.into_result()?;
-    allocator.ok_or_else(|| syn::Error::new_spanned(&signature.inputs, EXPECTED_PARAMETER))
+    Ok(Test {
+        allocator: allocator.unwrap_or(Allocator::Global),
+        parameter,
+        asyncness: signature.asyncness.is_some(),
+        tokio,
+        cases,
+        already_a_test: made_a_test_by_test_case(function),
+    })
 }
 
-fn check_attribute(attribute: &Attribute, errors: &mut Errors) {
+/// What an attribute below `#[memory_budget]` is to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AttributeKind {
+    /// `#[test]`: absorbed (the attribute makes the test).
+    StdTest,
+    /// `#[tokio::test]`: the runtime for an `async fn`.
+    Tokio,
+    /// Another runtime's test attribute (`#[async_std::test]`).
+    OtherTest,
+    /// `#[rstest]`, `#[case(..)]`, `#[test_case(..)]`, `#[test_matrix(..)]`.
+    CaseGenerator,
+    ShouldPanic,
+    Other,
+}
+
+pub(crate) fn attribute_kind(attribute: &Attribute) -> AttributeKind {
+    let segments: Vec<String> = attribute
+        .path()
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    let names: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match names.as_slice() {
+        ["test"] => AttributeKind::StdTest,
+        ["core" | "std", "prelude", _, "test"] => AttributeKind::StdTest,
+        ["should_panic"] => AttributeKind::ShouldPanic,
+        ["tokio", "test"] => AttributeKind::Tokio,
+        ["rstest"] | ["rstest", "rstest"] => AttributeKind::CaseGenerator,
+        ["case", ..] => AttributeKind::CaseGenerator,
+        ["test_case"] | ["test_matrix"] | ["test_case", "test_case" | "case" | "test_matrix"] => {
+            AttributeKind::CaseGenerator
+        }
+        [.., "test"] => AttributeKind::OtherTest,
+        _ => AttributeKind::Other,
+    }
+}
+
+/// Parses `#[tokio::test(..)]`'s arguments, as tokio-macros takes them.
+fn tokio_test(attribute: &Attribute) -> Result<Tokio, syn::Error> {
     let path = attribute.path();
-    if path.is_ident("test") {
+    let mut runtime = Tokio {
+        attribute: attribute.clone(),
+        krate: Path {
+            leading_colon: Some(Default::default()),
+            segments: path
+                .segments
+                .iter()
+                .take(path.segments.len() - 1)
+                .cloned()
+                .collect(),
+        },
+        multi_thread: false,
+        worker_threads: None,
+        start_paused: false,
+    };
+    if let syn::Meta::Path(_) = attribute.meta {
+        return Ok(runtime);
+    }
+    let mut errors = Errors::default();
+    attribute.parse_nested_meta(|meta| {
+        let value = meta.value()?;
+        if meta.path.is_ident("flavor") {
+            let text: LitStr = value.parse()?;
+            match text.value().as_str() {
+                "current_thread" => runtime.multi_thread = false,
+                "multi_thread" => runtime.multi_thread = true,
+                other => errors.spanned(
+                    &text,
+                    format!(
+                        "flavor {other:?} is not supported under #[memory_budget]: use \"current_thread\" or \"multi_thread\""
+                    ),
+                ),
+            }
+        } else if meta.path.is_ident("worker_threads") {
+            runtime.worker_threads = Some(value.parse()?);
+        } else if meta.path.is_ident("start_paused") {
+            let paused: LitBool = value.parse()?;
+            runtime.start_paused = paused.value;
+        } else if meta.path.is_ident("crate") {
+            let text: LitStr = value.parse()?;
+            runtime.krate = text.parse()?;
+        } else {
+            let name = quote::ToTokens::to_token_stream(&meta.path)
+                .to_string()
+                .replace(' ', "");
+            errors.spanned(
+                &meta.path,
+                format!(
+                    "`{name}` of #[tokio::test] is not supported under #[memory_budget]: it takes `flavor`, \
+                     `worker_threads`, `start_paused` and `crate`"
+                ),
+            );
+            value.parse::<Expr>()?;
+        }
+        Ok(())
+    })?;
+    if let Some(threads) = &runtime.worker_threads
+        && !runtime.multi_thread
+    {
         errors.spanned(
-            attribute,
-            "remove this `#[test]`: #[memory_budget] makes the function a test",
-        );
-    } else if path.is_ident("should_panic") {
-        errors.spanned(
-            attribute,
-            "#[memory_budget] tests cannot be `#[should_panic]`: a panic fails the trial; test the panic without a budget",
+            threads,
+            "`worker_threads` is for `flavor = \"multi_thread\"` (the default flavor is \"current_thread\")",
         );
     }
+    errors.into_result().map(|()| runtime)
+}
+
+/// Whether `#[tokio::test]` above the attribute already rewrote the
+/// function: its body is `let body = async { .. };` and a `Builder` that
+/// builds a runtime to `block_on(body)`.
+fn tokio_test_above(function: &ItemFn) -> bool {
+    fn idents(tokens: TokenStream, found: &mut Vec<String>) {
+        for token in tokens {
+            match token {
+                proc_macro2::TokenTree::Group(group) => idents(group.stream(), found),
+                proc_macro2::TokenTree::Ident(ident) => found.push(ident.to_string()),
+                _ => {}
+            }
+        }
+    }
+    let starts_with_the_future = match function.block.stmts.first() {
+        Some(syn::Stmt::Local(local)) => {
+            quote::ToTokens::to_token_stream(&local.pat).to_string() == "body"
+                && matches!(
+                    local.init.as_ref().map(|init| init.expr.as_ref()),
+                    Some(Expr::Async(_))
+                )
+        }
+        _ => false,
+    };
+    if function.sig.asyncness.is_some() || !starts_with_the_future {
+        return false;
+    }
+    let mut found = Vec::new();
+    idents(
+        quote::ToTokens::to_token_stream(&function.block),
+        &mut found,
+    );
+    ["Builder", "block_on", "body"]
+        .iter()
+        .all(|ident| found.iter().any(|found| found == ident))
+}
+
+/// Whether `#[test_case]` made this function (one of its cases) a test
+/// already: it puts `#[test]` first, then
+/// `#[allow(clippy::bool_assert_comparison)]`, and the body calls the
+/// function the cases are of, `super::name(..)`, without `.await`.
+fn made_a_test_by_test_case(function: &ItemFn) -> bool {
+    let marked = function.attrs.iter().any(|attribute| {
+        attribute.path().is_ident("allow")
+            && quote::ToTokens::to_token_stream(&attribute.meta)
+                .to_string()
+                .replace(' ', "")
+                .contains("clippy::bool_assert_comparison")
+    });
+    let calls_the_function = match function.block.stmts.first() {
+        Some(syn::Stmt::Local(local)) => {
+            let binding = quote::ToTokens::to_token_stream(&local.pat).to_string();
+            let value = local
+                .init
+                .as_ref()
+                .map(|init| quote::ToTokens::to_token_stream(&init.expr).to_string())
+                .unwrap_or_default();
+            binding == "_result" && value.starts_with("super ::") && !value.contains(". await")
+        }
+        _ => false,
+    };
+    marked && calls_the_function && function.sig.asyncness.is_none()
 }
 
 const EXPECTED_PARAMETER: &str = "expected `&FixedBufferAllocator` or `&ThreadSafeFixedBufferAllocator`, the allocator the budget gives the body";

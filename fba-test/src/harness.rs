@@ -15,41 +15,18 @@
 //! or to stderr with `--format json`, so that the JSON stream stays valid.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use libtest_mimic::{Arguments, Failed, FormatSetting, Trial};
 
-use crate::macro_support::RegisteredTest;
+use crate::budget_test;
+use crate::output;
 use crate::report::{self, Row};
-
-/// Whether this process runs the budget harness: its table replaces the
-/// pass lines (which libtest-mimic, capturing nothing, would interleave).
-static RUNNING: AtomicBool = AtomicBool::new(false);
-/// Whether the harness writes JSON to stdout (`--format json`).
-static JSON: AtomicBool = AtomicBool::new(false);
-
-pub(crate) fn running() -> bool {
-    RUNNING.load(Ordering::Relaxed)
-}
-
-/// Prints a line of the runtime's own (an update, an annotation): to stdout,
-/// or to stderr where the harness's stdout is a JSON stream.
-pub(crate) fn say(line: &str) {
-    if JSON.load(Ordering::Relaxed) {
-        eprintln!("{line}");
-    } else {
-        println!("{line}");
-    }
-}
 
 /// Runs the budget tests registered in this binary and prints the table.
 pub fn main() -> ExitCode {
-    RUNNING.store(true, Ordering::Relaxed);
     let args = Arguments::from_args();
-    let json = matches!(args.format, Some(FormatSetting::Json));
-    JSON.store(json, Ordering::Relaxed);
-    let trials = inventory::iter::<RegisteredTest>
-        .into_iter()
+    output::harness_starts(matches!(args.format, Some(FormatSetting::Json)));
+    let trials = budget_test::registered()
         .map(|registered| {
             let run = registered.run;
             Trial::test(registered.test.name(), move || run().map_err(Failed::from))
@@ -58,12 +35,7 @@ pub fn main() -> ExitCode {
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
     if !args.list {
-        let table = table(&report::rows());
-        if json {
-            eprint!("{table}");
-        } else {
-            print!("{table}");
-        }
+        output::print(&table(&report::rows()));
     }
     conclusion.exit_code()
 }
@@ -74,9 +46,10 @@ pub(crate) fn table(rows: &[Row]) -> String {
         return String::new();
     }
     let header = [
-        "test", "declared", "minimum", "headroom", "trials", "verdict",
+        "test", "declared", "minimum", "headroom", "trials", "one-time", "verdict",
     ]
     .map(String::from);
+    let columns = header.len();
     let mut lines = vec![header];
     for row in rows {
         let verdict = match (row.verdict, row.needed, row.updated_to) {
@@ -87,6 +60,13 @@ pub(crate) fn table(rows: &[Row]) -> String {
             ("updated", _, Some(value)) => format!("updated to {value}"),
             (verdict, _, _) => verdict.to_owned(),
         };
+        // Global mode's one-time state: beside the minimum after a warm-up,
+        // in it when measured cold.
+        let one_time = match (&row.one_time, row.measured) {
+            (None, _) => "-".to_owned(),
+            (Some(blocks), "first run") => format!("in: {}", blocks.bytes),
+            (Some(blocks), _) => blocks.bytes.to_string(),
+        };
         lines.push([
             row.test.clone(),
             row.declared.to_string(),
@@ -95,10 +75,11 @@ pub(crate) fn table(rows: &[Row]) -> String {
             row.headroom()
                 .map_or_else(|| "-".to_owned(), |headroom| format!("{headroom:.1}%")),
             row.trials.to_string(),
+            one_time,
             verdict,
         ]);
     }
-    let widths: Vec<usize> = (0..6)
+    let widths: Vec<usize> = (0..columns)
         .map(|column| {
             lines
                 .iter()
@@ -112,9 +93,12 @@ pub(crate) fn table(rows: &[Row]) -> String {
         let cells: Vec<String> = line
             .iter()
             .enumerate()
-            .map(|(column, cell)| match column {
-                0 | 5 => format!("{cell:<width$}", width = widths[column]),
-                _ => format!("{cell:>width$}", width = widths[column]),
+            .map(|(column, cell)| {
+                if column == 0 || column == columns - 1 {
+                    format!("{cell:<width$}", width = widths[column])
+                } else {
+                    format!("{cell:>width$}", width = widths[column])
+                }
             })
             .collect();
         text.push_str(cells.join("  ").trim_end());
@@ -126,7 +110,7 @@ pub(crate) fn table(rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measurement::{Measurement, Verdict};
+    use crate::measurement::{Blocks, MeasuredState, Measurement, Verdict};
 
     fn row(test: &str, verdict: Verdict, minimum: Option<usize>, needed: Option<usize>) -> Row {
         let mut measurement = Measurement::new(4096, true, 1 << 30);
@@ -146,10 +130,47 @@ mod tests {
         assert_eq!(
             table(&rows),
             "\nmemory budgets:\n\
-             test      declared  minimum  headroom  trials  verdict\n\
-             tests::a      4096     3104     24.2%       3  passed\n\
-             tests::b      4096        -         -       3  needs 5120\n"
+             test      declared  minimum  headroom  trials  one-time  verdict\n\
+             tests::a      4096     3104     24.2%       3         -  passed\n\
+             tests::b      4096        -         -       3         -  needs 5120\n"
         );
         assert_eq!(table(&[]), "");
+    }
+
+    #[test]
+    fn the_table_shows_one_time_state_beside_a_warm_minimum_and_in_a_cold_one() {
+        let mut warm = Measurement::new(4096, true, 1 << 30);
+        warm.minimum = Some(100);
+        warm.trials = 3;
+        warm.state = MeasuredState::SteadyState;
+        warm.one_time = Some(Blocks::new(1, 256, Vec::new()));
+        let mut cold = warm.clone();
+        // The cold minimum is the warm one plus the one-time state.
+        cold.minimum = Some(100 + 256);
+        cold.trials = 5;
+        cold.state = MeasuredState::FirstRun;
+        let rows = [
+            Row::new("t::cold".to_owned(), "src/lib.rs", 1, &cold),
+            Row::new("t::warm".to_owned(), "src/lib.rs", 2, &warm),
+        ];
+        let table = table(&rows);
+        let cells: Vec<Vec<&str>> = table
+            .lines()
+            .skip(3)
+            .map(|line| {
+                line.split("  ")
+                    .map(str::trim)
+                    .filter(|cell| !cell.is_empty())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                ["t::cold", "4096", "356", "91.3%", "5", "in: 256", "passed"],
+                ["t::warm", "4096", "100", "97.6%", "3", "256", "passed"],
+            ],
+            "{table}"
+        );
     }
 }

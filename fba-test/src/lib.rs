@@ -7,6 +7,9 @@
 
 #![deny(unsafe_code)]
 
+mod assert;
+mod block_on;
+mod budget_test;
 mod buffer;
 mod global;
 pub mod harness;
@@ -15,8 +18,10 @@ pub mod macro_support;
 mod measurement;
 mod message;
 mod outcome;
+mod output;
 mod quiet;
 mod report;
+mod run;
 mod search;
 mod settings;
 mod trial;
@@ -24,9 +29,11 @@ mod update;
 
 use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 
+pub use assert::{assert_budget, assert_budget_global};
+pub use block_on::block_on;
 pub use buffer::BUFFER_ALIGNMENT;
 pub use global::{BudgetScope, GlobalBudget};
-pub use measurement::{HeapProfile, Measurement, Verdict};
+pub use measurement::{Blocks, HeapProfile, MeasuredState, Measurement, Verdict};
 pub use outcome::Outcome;
 pub use settings::DEFAULT_MAX_BYTES;
 
@@ -92,12 +99,15 @@ pub fn measure_thread_safe<R: Outcome>(
 /// as a `#[memory_budget(limit)]` test without an allocator parameter does,
 /// without a macro. [`GlobalBudget`] must be the global allocator.
 ///
-/// The body runs with those allocations in a fixed buffer far larger than
-/// the limit (`FBA_MAX_BYTES`), so nothing fails: the high-water mark H is
-/// exactly what a fixed buffer would need, and a second run checks that H is
-/// stable (`FBA_SEARCH=0`: one run). The measurement also has the heap
-/// profile: peak live bytes and blocks, allocations, the largest block, and
-/// the blocks that escaped.
+/// The body runs once as a warm-up, whose leftovers (lazily initialised
+/// statics, a thread's destructor list) are reported as
+/// [`one_time`](Measurement::one_time) state. Then it runs with those
+/// allocations in a fixed buffer far larger than the limit
+/// (`FBA_MAX_BYTES`), so nothing fails: the high-water mark H is exactly
+/// what a fixed buffer would need, and a second run checks that H is stable
+/// (`FBA_SEARCH=0`: one run). The measurement also has the heap profile:
+/// peak live bytes and blocks, allocations, the largest block, and the
+/// blocks that escaped.
 ///
 /// Nested in another budget's body, it measures its own body alone, and
 /// the outer budget does not see those allocations.
@@ -118,18 +128,23 @@ pub fn measure_thread_safe<R: Outcome>(
 /// // concatenation's 13 bytes, all live at once.
 /// assert_eq!(measurement.minimum, Some(96 + 13 + 13));
 /// assert_eq!((heap.allocations, heap.largest_allocation), (6, 96));
+/// // A warm-up, then two runs that agree.
+/// assert_eq!((measurement.trials, measurement.runs), (3, 2));
 /// ```
 pub fn measure_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Measurement {
     let settings = match settings::Settings::from_env() {
         Ok(settings) => settings,
         Err(error) => return unusable(limit, error.to_string()),
     };
-    let leaks = global::Leaks::Allow;
     let plan = global::Plan {
         limit,
         search: settings.search,
-        leaks,
-        verify: None,
+        runs: if settings.search { 2 } else { 1 },
+        timing_dependent: false,
+        leaks: global::Leaks::Allow,
+        cold: false,
+        verify: false,
+        name: None,
         settings,
     };
     global::suspended(|| global::measure(plan, body).0)
@@ -140,7 +155,7 @@ fn measure_with<R: Outcome>(
     trial: impl FnMut(usize, quiet::Printing) -> Result<trial::Trial<R>, buffer::BufferUnavailable>,
 ) -> Measurement {
     match settings::Settings::from_env() {
-        Ok(settings) => search::run(limit, settings.search, settings, trial).measurement,
+        Ok(settings) => search::run(limit, settings.search, 1, settings, trial).measurement,
         Err(error) => unusable(limit, error.to_string()),
     }
 }

@@ -29,10 +29,21 @@ pub struct Measurement {
     /// it (`None` past [`max_bytes`](Self::max_bytes) or with the search off;
     /// then [`first_failure`](Self::first_failure) gives a lower bound).
     pub needed: Option<usize>,
-    /// The high-water mark of the trial at the limit.
+    /// The high-water mark: of the trial at the limit, or with several
+    /// measuring runs (`runs = K`, global mode's stability check) the
+    /// largest of them.
     pub high_water_mark: usize,
-    /// How many times the body ran.
+    /// The smallest high-water mark of the measuring runs: equal to
+    /// [`high_water_mark`](Self::high_water_mark) for a body whose memory
+    /// does not depend on timing.
+    pub lowest_high_water_mark: usize,
+    /// The measuring runs the high-water marks come from.
+    pub runs: usize,
+    /// How many times the body ran: warm-up, measuring runs, searches and
+    /// runs in child processes.
     pub trials: usize,
+    /// Which run of the body the numbers describe.
+    pub state: MeasuredState,
     /// The allocator's statistics after the trial at the limit.
     pub stats: Stats,
     /// The first allocation that did not fit in the trial at the limit.
@@ -47,6 +58,11 @@ pub struct Measurement {
     pub searched: bool,
     /// For global-allocator mode: the heap the body used.
     pub heap: Option<HeapProfile>,
+    /// For global-allocator mode: *one-time state*, what the first run left
+    /// allocated that later runs did not (lazily initialised statics, a
+    /// thread's destructor list, a runtime's globals). After a warm-up it is
+    /// not in the minimum; measured cold, it is.
+    pub one_time: Option<Blocks>,
     /// Whether child processes proved the minimum by real failure (global
     /// mode, `verify = true` or `FBA_VERIFY=1`): the body passed with a
     /// buffer of the minimum and aborted on allocation failure with one byte
@@ -54,28 +70,71 @@ pub struct Measurement {
     pub verified_by_failure: bool,
 }
 
+/// Which run of a body a measurement describes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MeasuredState {
+    /// Explicit mode: every trial gets a new allocator, so every run is
+    /// alike.
+    #[default]
+    FreshAllocator,
+    /// Global mode: the runs after a warm-up run, whose one-time state is
+    /// reported apart.
+    SteadyState,
+    /// Global mode with `cold = true`: the first run in a fresh process,
+    /// one-time state included (what a freshly booted device needs for the
+    /// first call).
+    FirstRun,
+}
+
+/// Blocks left alive at the end of a run: how many, their bytes, and the
+/// layouts of the first of them (in address order).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Blocks {
+    /// How many blocks.
+    pub count: usize,
+    /// Their bytes.
+    pub bytes: usize,
+    /// The layouts of the first blocks, when the run's log named them.
+    pub first: Vec<core::alloc::Layout>,
+}
+
+impl Blocks {
+    pub(crate) fn new(count: usize, bytes: usize, first: Vec<core::alloc::Layout>) -> Blocks {
+        Blocks {
+            count,
+            bytes,
+            first,
+        }
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
 /// What a body in global-allocator mode did with the heap.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HeapProfile {
-    /// The most bytes in live blocks at once: the floor any general-purpose
-    /// heap (embedded-alloc, talc) would need, padding and fragmentation
-    /// aside.
+    /// The most bytes in live blocks at once, counting a block that a
+    /// `realloc` moves as live twice while it moves (as a fixed buffer and
+    /// most heaps must): what a general-purpose heap (embedded-alloc, talc)
+    /// needs before its own overhead and fragmentation. A heap that grows
+    /// blocks in place needs less (dhat's `max_bytes` counts a `realloc` as
+    /// one block changing size).
     pub peak_live_bytes: usize,
-    /// The most blocks live at once.
+    /// The blocks live at the moment of [`peak_live_bytes`](Self::peak_live_bytes).
     pub peak_live_blocks: usize,
     /// Allocations made (a block moved by a `realloc` counts once more).
     pub allocations: usize,
     /// The size of the largest single block.
     pub largest_allocation: usize,
-    /// Blocks allocated in the budget and still alive when the body
-    /// returned (leaks, or lazily initialised statics).
-    pub escaped_blocks: usize,
-    /// The bytes in those blocks.
-    pub escaped_bytes: usize,
-    /// The layouts of the first escaped blocks (in address order), when the
-    /// second trial could name them.
-    pub first_escapes: Vec<core::alloc::Layout>,
+    /// Blocks allocated in the measured run and still alive when the body
+    /// returned (leaks, or state kept between runs).
+    pub escaped: Blocks,
 }
 
 impl Measurement {
@@ -86,7 +145,10 @@ impl Measurement {
             minimum: None,
             needed: None,
             high_water_mark: 0,
+            lowest_high_water_mark: 0,
+            runs: 0,
             trials: 0,
+            state: MeasuredState::FreshAllocator,
             stats: Stats::default(),
             first_failure: None,
             verdict: Verdict::Passed,
@@ -94,6 +156,7 @@ impl Measurement {
             max_bytes,
             searched,
             heap: None,
+            one_time: None,
             verified_by_failure: false,
         }
     }

@@ -1,7 +1,7 @@
 //! The sentences a budget test prints: the pass line and the failure
 //! messages, with the numbers and what to write instead.
 
-use crate::measurement::{HeapProfile, Measurement, Verdict};
+use crate::measurement::{Blocks, MeasuredState, Measurement, Verdict};
 
 /// Where a budget is declared, for messages that point at it.
 #[derive(Clone, Copy, Debug)]
@@ -10,6 +10,41 @@ pub(crate) struct Site<'a> {
     pub(crate) name: &'a str,
     pub(crate) file: &'a str,
     pub(crate) line: u32,
+    /// How the budget is written there.
+    pub(crate) declared: Declared,
+}
+
+/// How a budget is declared, for the text that says what to write instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Declared {
+    /// `#[memory_budget(N)]`.
+    Attribute,
+    /// A call such as `fba::assert_budget(N, ..)`, named.
+    Call(&'static str),
+}
+
+impl Site<'_> {
+    /// What to write to give the budget `bytes`, and where.
+    fn write(&self, bytes: &str) -> String {
+        match self.declared {
+            Declared::Attribute => format!(
+                "write #[memory_budget({bytes})] at {}:{}",
+                self.file, self.line
+            ),
+            Declared::Call(function) => format!(
+                "write fba::{function}({bytes}, ..) at {}:{}",
+                self.file, self.line
+            ),
+        }
+    }
+
+    /// How to have budgets rewritten, where they can be.
+    fn or_update(&self) -> &'static str {
+        match self.declared {
+            Declared::Attribute => ", or run the tests with FBA_UPDATE=1",
+            Declared::Call(_) => "",
+        }
+    }
 }
 
 fn percent(part: usize, whole: usize) -> f64 {
@@ -23,7 +58,44 @@ fn percent(part: usize, whole: usize) -> f64 {
 /// The line a passing test prints, e.g.
 /// `memory_budget tests::parses_a_header: minimum 3104 of 4096 bytes (75.8%), 3 trials`.
 pub(crate) fn pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
-    let mut line = explicit_pass_line(site, measurement);
+    let limit = measurement.limit;
+    let state = match measurement.state {
+        MeasuredState::FreshAllocator => "",
+        MeasuredState::SteadyState => " after a warm-up",
+        MeasuredState::FirstRun => " on the first run (cold)",
+    };
+    let mut line = match measurement.minimum {
+        Some(minimum) => format!(
+            "memory_budget {}: minimum {minimum} of {limit} bytes ({:.1}%){state}",
+            site.name,
+            percent(minimum, limit),
+        ),
+        None => format!(
+            "memory_budget {}: high-water mark {} of {limit} bytes ({:.1}%){state}",
+            site.name,
+            measurement.high_water_mark,
+            percent(measurement.high_water_mark, limit),
+        ),
+    };
+    if measurement.runs > 1 && measurement.lowest_high_water_mark != measurement.high_water_mark {
+        line += &format!(
+            ", the largest of {} runs ({}-{} bytes)",
+            measurement.runs, measurement.lowest_high_water_mark, measurement.high_water_mark
+        );
+    } else if measurement.runs > 2 {
+        line += &format!(", the same in {} runs", measurement.runs);
+    }
+    line += &format!(", {}", plural(measurement.trials, "trial"));
+    if measurement.minimum.is_none() {
+        line += " (search off)";
+    }
+    if let Some(one_time) = measurement
+        .one_time
+        .as_ref()
+        .filter(|blocks| !blocks.is_empty())
+    {
+        line += &format!("; one-time state {}", blocks(one_time, ""));
+    }
     if let Some(heap) = &measurement.heap {
         line += &format!(
             "; peak {} live bytes in {}, {}, largest {} bytes",
@@ -32,8 +104,8 @@ pub(crate) fn pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
             plural(heap.allocations, "allocation"),
             heap.largest_allocation,
         );
-        if heap.escaped_blocks > 0 {
-            line += &format!("; {}", escapes(heap));
+        if !heap.escaped.is_empty() {
+            line += &format!("; {}", blocks(&heap.escaped, "escaped"));
         }
     }
     if measurement.verified_by_failure {
@@ -45,47 +117,35 @@ pub(crate) fn pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
     line
 }
 
-/// What escaped a budget: `2 blocks escaped (48 bytes): 24 bytes (align 8), 24 bytes (align 8)`.
-pub(crate) fn escapes(heap: &HeapProfile) -> String {
+/// Blocks, with what became of them:
+/// `2 blocks escaped (48 bytes): 24 bytes (align 8), 24 bytes (align 8)`.
+pub(crate) fn blocks(blocks: &Blocks, what: &str) -> String {
+    let what = if what.is_empty() {
+        String::new()
+    } else {
+        format!(" {what}")
+    };
     let mut text = format!(
-        "{} escaped ({} bytes)",
-        plural(heap.escaped_blocks, "block"),
-        heap.escaped_bytes
+        "{}{what} ({} bytes)",
+        plural(blocks.count, "block"),
+        blocks.bytes
     );
-    if !heap.first_escapes.is_empty() {
-        let listed: Vec<String> = heap
-            .first_escapes
+    if !blocks.first.is_empty() {
+        let listed: Vec<String> = blocks
+            .first
             .iter()
             .map(|layout| format!("{} bytes (align {})", layout.size(), layout.align()))
             .collect();
         text += ": ";
         text += &listed.join(", ");
-        if heap.escaped_blocks > heap.first_escapes.len() {
+        if blocks.count > blocks.first.len() {
             text += ", ...";
         }
     }
     text
 }
 
-fn explicit_pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
-    let limit = measurement.limit;
-    let trials = plural(measurement.trials, "trial");
-    match measurement.minimum {
-        Some(minimum) => format!(
-            "memory_budget {}: minimum {minimum} of {limit} bytes ({:.1}%), {trials}",
-            site.name,
-            percent(minimum, limit),
-        ),
-        None => format!(
-            "memory_budget {}: high-water mark {} of {limit} bytes ({:.1}%), {trials} (search off)",
-            site.name,
-            measurement.high_water_mark,
-            percent(measurement.high_water_mark, limit),
-        ),
-    }
-}
-
-fn plural(count: usize, noun: &str) -> String {
+pub(crate) fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else {
@@ -124,8 +184,9 @@ pub(crate) fn over_budget(site: &Site<'_>, measurement: &Measurement) -> String 
     }
     text += &match measurement.needed {
         Some(needed) => format!(
-            "\nto accept it, write #[memory_budget({needed})] at {}:{}, or run the tests with FBA_UPDATE=1",
-            site.file, site.line
+            "\nto accept it, {}{}",
+            site.write(&needed.to_string()),
+            site.or_update()
         ),
         None if measurement.searched => format!(
             "\nthe search stops at FBA_MAX_BYTES={}: raise it to learn what the test needs",
@@ -147,16 +208,26 @@ pub(crate) fn stale(
 ) -> String {
     format!(
         "memory budget of {} is stale: minimum {minimum} of {limit} bytes, {headroom:.1}% headroom, more than \
-         FBA_MAX_HEADROOM={max}%\nto tighten it, write #[memory_budget({minimum})] at {}:{}, or run the tests with FBA_UPDATE=1",
-        site.name, site.file, site.line
+         FBA_MAX_HEADROOM={max}%\nto tighten it, {}{}",
+        site.name,
+        site.write(&minimum.to_string()),
+        site.or_update()
     )
 }
 
 /// The panic message of a test whose memory use changed between trials.
 pub(crate) fn not_deterministic(site: &Site<'_>, reason: &str) -> String {
+    let runs = match site.declared {
+        Declared::Attribute => format!(
+            "judge the largest of several runs: write #[memory_budget(.., runs = 5)] at {}:{}",
+            site.file, site.line
+        ),
+        Declared::Call(_) => "measure it in a #[memory_budget(.., runs = 5)] test, which judges the largest of several runs".to_owned(),
+    };
     format!(
         "memory use of {} is not deterministic: {reason}\n\
-         a budget test needs a body whose allocations depend only on its input, not on timing or on state kept between runs",
+         a budget test needs a body whose allocations depend only on its input; if they depend on thread timing, \
+         {runs}",
         site.name
     )
 }
@@ -189,6 +260,7 @@ pub(crate) fn failure(site: &Site<'_>, measurement: &Measurement) -> Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::measurement::HeapProfile;
     use core::alloc::Layout;
     use fba_core::BudgetExceeded;
 
@@ -196,6 +268,7 @@ mod tests {
         name: "tests::parses_a_header",
         file: "src/lib.rs",
         line: 42,
+        declared: Declared::Attribute,
     };
 
     fn measurement(verdict: Verdict) -> Measurement {
@@ -237,10 +310,15 @@ mod tests {
     }
 
     #[test]
-    fn global_pass_line_adds_the_heap_escapes_and_verification() {
+    fn global_pass_line_adds_the_state_one_time_state_heap_escapes_and_verification() {
         let mut m = Measurement {
             minimum: Some(100),
-            trials: 2,
+            trials: 3,
+            runs: 2,
+            lowest_high_water_mark: 100,
+            high_water_mark: 100,
+            state: MeasuredState::SteadyState,
+            one_time: Some(Blocks::new(1, 24, vec![Layout::new::<[u64; 3]>()])),
             verified_by_failure: true,
             ..measurement(Verdict::Passed)
         };
@@ -249,15 +327,51 @@ mod tests {
             peak_live_blocks: 3,
             allocations: 5,
             largest_allocation: 64,
-            escaped_blocks: 2,
-            escaped_bytes: 16,
-            first_escapes: vec![Layout::new::<u64>(), Layout::new::<u64>()],
+            escaped: Blocks::new(3, 24, vec![Layout::new::<u64>(), Layout::new::<u64>()]),
         });
         assert_eq!(
             pass_line(&SITE, &m),
-            "memory_budget tests::parses_a_header: minimum 100 of 4096 bytes (2.4%), 2 trials; \
+            "memory_budget tests::parses_a_header: minimum 100 of 4096 bytes (2.4%) after a warm-up, 3 trials; \
+             one-time state 1 block (24 bytes): 24 bytes (align 8); \
              peak 96 live bytes in 3 blocks, 5 allocations, largest 64 bytes; \
-             2 blocks escaped (16 bytes): 8 bytes (align 8), 8 bytes (align 8); verified by failure at 99 bytes"
+             3 blocks escaped (24 bytes): 8 bytes (align 8), 8 bytes (align 8), ...; verified by failure at 99 bytes"
+        );
+    }
+
+    #[test]
+    fn pass_line_of_several_runs_gives_their_range_and_of_a_cold_run_says_so() {
+        let m = Measurement {
+            minimum: Some(2727),
+            high_water_mark: 2727,
+            lowest_high_water_mark: 2679,
+            runs: 5,
+            trials: 6,
+            state: MeasuredState::FirstRun,
+            ..measurement(Verdict::Passed)
+        };
+        assert_eq!(
+            pass_line(&SITE, &m),
+            "memory_budget tests::parses_a_header: minimum 2727 of 4096 bytes (66.6%) on the first run (cold), \
+             the largest of 5 runs (2679-2727 bytes), 6 trials"
+        );
+        let same = Measurement {
+            lowest_high_water_mark: 2727,
+            ..m
+        };
+        assert!(
+            pass_line(&SITE, &same).contains("(cold), the same in 5 runs, 6 trials"),
+            "{}",
+            pass_line(&SITE, &same)
+        );
+    }
+
+    #[test]
+    fn not_deterministic_names_runs_and_where_to_write_it() {
+        assert_eq!(
+            not_deterministic(&SITE, "it varied"),
+            "memory use of tests::parses_a_header is not deterministic: it varied\n\
+             a budget test needs a body whose allocations depend only on its input; if they depend on thread \
+             timing, judge the largest of several runs: write #[memory_budget(.., runs = 5)] at src/lib.rs:42"
         );
     }
 

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::measurement::{Measurement, Verdict};
+use crate::measurement::{Blocks, MeasuredState, Measurement, Verdict};
 
 /// One budget test's result.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -23,8 +23,15 @@ pub(crate) struct Row {
     pub(crate) declared: usize,
     pub(crate) minimum: Option<usize>,
     pub(crate) needed: Option<usize>,
+    /// The largest high-water mark of the measuring runs.
     pub(crate) high_water_mark: usize,
+    /// The smallest: differs only for a body whose memory depends on timing.
+    pub(crate) lowest_high_water_mark: usize,
+    pub(crate) runs: usize,
     pub(crate) trials: usize,
+    /// `fresh allocator` (explicit mode), `steady state` (global mode,
+    /// after a warm-up) or `first run` (global mode, `cold = true`).
+    pub(crate) measured: &'static str,
     /// `passed`, `over budget`, `failed`, `not deterministic`, `leaked`,
     /// `not verified`, `unusable`, `stale` or `updated`.
     pub(crate) verdict: &'static str,
@@ -34,6 +41,43 @@ pub(crate) struct Row {
     pub(crate) verified_by_failure: bool,
     pub(crate) allocator: AllocatorRow,
     pub(crate) heap: Option<HeapRow>,
+    /// Global mode: what the first run left allocated that later runs did
+    /// not.
+    pub(crate) one_time: Option<BlocksRow>,
+    /// `fba::assert_budget`: how many inputs (cases) the row sums up, the
+    /// largest minimum of them.
+    pub(crate) cases: Option<usize>,
+}
+
+/// Blocks left alive, with the layouts of the first of them.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct BlocksRow {
+    pub(crate) blocks: usize,
+    pub(crate) bytes: usize,
+    pub(crate) layouts: Vec<LayoutRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct LayoutRow {
+    pub(crate) size: usize,
+    pub(crate) align: usize,
+}
+
+impl BlocksRow {
+    fn new(blocks: &Blocks) -> BlocksRow {
+        BlocksRow {
+            blocks: blocks.count,
+            bytes: blocks.bytes,
+            layouts: blocks
+                .first
+                .iter()
+                .map(|layout| LayoutRow {
+                    size: layout.size(),
+                    align: layout.align(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The allocator's statistics after the trial at the limit.
@@ -53,11 +97,11 @@ pub(crate) struct AllocatorRow {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub(crate) struct HeapRow {
     pub(crate) peak_live_bytes: usize,
+    /// The blocks live at that peak.
     pub(crate) peak_live_blocks: usize,
     pub(crate) allocations: usize,
     pub(crate) largest_allocation: usize,
-    pub(crate) escaped_blocks: usize,
-    pub(crate) escaped_bytes: usize,
+    pub(crate) escaped: BlocksRow,
 }
 
 impl Row {
@@ -72,7 +116,14 @@ impl Row {
             minimum: measurement.minimum,
             needed: measurement.needed,
             high_water_mark: measurement.high_water_mark,
+            lowest_high_water_mark: measurement.lowest_high_water_mark,
+            runs: measurement.runs,
             trials: measurement.trials,
+            measured: match measurement.state {
+                MeasuredState::FreshAllocator => "fresh allocator",
+                MeasuredState::SteadyState => "steady state",
+                MeasuredState::FirstRun => "first run",
+            },
             verdict: verdict_name(&measurement.verdict),
             updated_to: None,
             buffer_alignment: measurement.buffer_alignment,
@@ -92,9 +143,10 @@ impl Row {
                 peak_live_blocks: heap.peak_live_blocks,
                 allocations: heap.allocations,
                 largest_allocation: heap.largest_allocation,
-                escaped_blocks: heap.escaped_blocks,
-                escaped_bytes: heap.escaped_bytes,
+                escaped: BlocksRow::new(&heap.escaped),
             }),
+            one_time: measurement.one_time.as_ref().map(BlocksRow::new),
+            cases: None,
         }
     }
 
@@ -122,11 +174,21 @@ fn verdict_name(verdict: &Verdict) -> &'static str {
 static ROWS: Mutex<Vec<Row>> = Mutex::new(Vec::new());
 
 /// Keeps `row`, and appends it to the report file `path` if there is one.
+/// A row that sums up cases (`cases` set) replaces the earlier row of the
+/// same test and call site: its last row is the whole test's.
 pub(crate) fn record(row: Row, path: Option<&Path>) -> Result<(), String> {
     let appended = path.map(|path| append(path, &row)).unwrap_or(Ok(()));
-    ROWS.lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .push(row);
+    let mut rows = ROWS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let earlier = row.cases.and_then(|_| {
+        rows.iter().position(|earlier| {
+            earlier.cases.is_some()
+                && (&earlier.test, &earlier.file, earlier.line) == (&row.test, &row.file, row.line)
+        })
+    });
+    match earlier {
+        Some(index) => rows[index] = row,
+        None => rows.push(row),
+    }
     appended
 }
 

@@ -20,10 +20,13 @@ pub(crate) struct Run<R> {
 }
 
 /// Runs the trials for a body with `limit` bytes. `trial(capacity, printing)`
-/// runs the body once.
+/// runs the body once. With `runs` > 1 (a body whose memory depends on
+/// thread timing), that many trials at the limit give a range of high-water
+/// marks and the largest is the minimum.
 pub(crate) fn run<R: Outcome>(
     limit: usize,
     search: bool,
+    runs: usize,
     settings: Settings,
     mut trial: impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable>,
 ) -> Run<R> {
@@ -44,18 +47,49 @@ pub(crate) fn run<R: Outcome>(
             };
         }
     };
-    measurement.high_water_mark = first.stats.high_water_mark;
-    measurement.stats = first.stats;
-    measurement.first_failure = first.first_failure;
-    let outcome = match first.judgement() {
+    measurement.runs = 1;
+    record(&mut measurement, &first);
+    let mut judgement = first.judgement();
+    let mut high_waters = (first.stats.high_water_mark, first.stats.high_water_mark);
+    while judgement == Judgement::Passed && measurement.runs < runs {
+        let again = match trials.quiet(limit) {
+            Ok(again) => again,
+            Err(verdict) => {
+                measurement.verdict = verdict;
+                measurement.trials = trials.count;
+                return Run {
+                    measurement,
+                    at_limit: Some(first.result),
+                };
+            }
+        };
+        measurement.runs += 1;
+        judgement = again.judgement();
+        let high_water = again.stats.high_water_mark;
+        if judgement != Judgement::Passed || high_water > high_waters.1 {
+            record(&mut measurement, &again);
+        }
+        high_waters = (high_waters.0.min(high_water), high_waters.1.max(high_water));
+    }
+    measurement.lowest_high_water_mark = high_waters.0;
+    let outcome = match judgement {
+        Judgement::Passed if search && runs > 1 => {
+            measurement.minimum = Some(high_waters.1);
+            Ok(())
+        }
         Judgement::Passed if search => minimum(&mut trials, first.stats.high_water_mark, limit)
             .map(|minimum| measurement.minimum = Some(minimum)),
         Judgement::Passed => Ok(()),
         Judgement::OverBudget => {
             measurement.verdict = Verdict::OverBudget;
             if search {
-                needed(&mut trials, limit, first.first_failure, settings.max_bytes)
-                    .map(|needed| measurement.needed = needed)
+                needed(
+                    &mut trials,
+                    limit,
+                    measurement.first_failure,
+                    settings.max_bytes,
+                )
+                .map(|needed| measurement.needed = needed)
             } else {
                 Ok(())
             }
@@ -73,6 +107,13 @@ pub(crate) fn run<R: Outcome>(
         measurement,
         at_limit: Some(first.result),
     }
+}
+
+/// Copies what `trial` measured into the measurement.
+fn record<R>(measurement: &mut Measurement, trial: &Trial<R>) {
+    measurement.high_water_mark = trial.stats.high_water_mark;
+    measurement.stats = trial.stats;
+    measurement.first_failure = trial.first_failure;
 }
 
 /// Counts the trials it runs.
@@ -220,7 +261,7 @@ mod tests {
         limit: usize,
         body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
     ) -> Measurement {
-        run(limit, true, SETTINGS, trial::fixed(body)).measurement
+        run(limit, true, 1, SETTINGS, trial::fixed(body)).measurement
     }
 
     /// Allocates `n` bytes in one block, and frees them.
@@ -366,6 +407,7 @@ mod tests {
         let m = run(
             256,
             true,
+            1,
             SETTINGS,
             trial::thread_safe(|alloc: &ThreadSafeFixedBufferAllocator<'_>| {
                 std::thread::scope(|s| {
@@ -384,6 +426,7 @@ mod tests {
         let passing = run(
             4096,
             false,
+            1,
             SETTINGS,
             trial::fixed(|alloc: &FixedBufferAllocator<'_>| bytes(alloc, 10)),
         )
@@ -395,6 +438,7 @@ mod tests {
         let failing = run(
             8,
             false,
+            1,
             SETTINGS,
             trial::fixed(|alloc: &FixedBufferAllocator<'_>| bytes(alloc, 10)),
         )

@@ -100,6 +100,7 @@ pub(crate) fn thread_safe<R>(
 
 /// Runs `body`, catching its panic, with panics printed as `printing` says.
 pub(crate) fn caught<R>(printing: Printing, body: impl FnOnce() -> R) -> std::thread::Result<R> {
-    quiet::install();
+    // Installing the hook allocates: not the body's work.
+    crate::global::suspended(quiet::install);
     quiet::printing(printing, || panic::catch_unwind(AssertUnwindSafe(body)))
 }

@@ -11,7 +11,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::macro_support::BudgetTest;
+use crate::budget_test::{BudgetLiteral, BudgetTest};
 
 /// The budget to write for a measured value: exact without a margin; with
 /// one, that many percent more, rounded up to a multiple of 8. At least 1
@@ -26,9 +26,20 @@ pub(crate) fn budget_value(measured: usize, margin: Option<f64>) -> usize {
     value.max(1)
 }
 
-/// Rewrites `test`'s budget literal to `value`; returns the literal it
-/// replaced.
-pub(crate) fn rewrite(test: &BudgetTest, value: usize) -> Result<String, String> {
+/// What [`rewrite`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Rewrite {
+    /// The literal `from` now reads `to`.
+    Changed { from: String, to: usize },
+    /// The literal stays at `value`: another test sharing it (a case of the
+    /// same function) needs that much, at least as much as this one.
+    Kept { value: usize },
+}
+
+/// Rewrites `test`'s budget literal to `value`. A literal that other tests
+/// share (`shared`: the cases of one `#[rstest]` or `#[test_case]`
+/// function) becomes the largest value any of them asks for in this run.
+pub(crate) fn rewrite(test: &BudgetTest, value: usize, shared: bool) -> Result<Rewrite, String> {
     let literal = test.literal.ok_or_else(|| {
         format!(
             "the budget at {}:{} is a constant or an expression, not an integer literal: \
@@ -43,24 +54,73 @@ pub(crate) fn rewrite(test: &BudgetTest, value: usize) -> Result<String, String>
         )
     })?;
     let failed = |error: std::io::Error| format!("cannot rewrite {}: {error}", path.display());
-    let lock = File::create(lock_path(&path)).map_err(failed)?;
+    let lock = File::create(lock_path(&path, "lock")).map_err(failed)?;
     lock.lock().map_err(failed)?;
-    let text = fs::read_to_string(&path).map_err(failed)?;
-    let start = literal_offset(&text, literal.line, literal.column, literal.text).ok_or_else(|| {
-        format!(
-            "the budget {} at {}:{} is not where it was compiled: rebuild, then run with FBA_UPDATE=1 again",
-            literal.text, test.file, literal.line
-        )
-    })?;
-    let suffix = if literal.text.ends_with("usize") {
-        "usize"
+    let rewritten = (|| {
+        let text = fs::read_to_string(&path).map_err(failed)?;
+        let not_found = || {
+            format!(
+                "the budget {} at {}:{} is not where it was compiled: rebuild, then run with FBA_UPDATE=1 again",
+                literal.text, test.file, literal.line
+            )
+        };
+        let ledger_path = lock_path(&path, "ledger.json");
+        let mut ledger = if shared {
+            Ledger::read(&ledger_path)
+        } else {
+            Ledger::default()
+        };
+        let session = session();
+        // A case sharing the literal rewrote it in this run: take the larger.
+        let by_a_sibling = ledger.written(literal, session).and_then(|written| {
+            let text_now = literal_text(written, literal.text);
+            literal_offset(&text, literal.line, literal.column, &text_now)
+                .map(|start| (start, text_now, written))
+        });
+        let (start, current) = match by_a_sibling {
+            Some((_, _, written)) if written >= value => {
+                return Ok(Rewrite::Kept { value: written });
+            }
+            Some((start, current, _)) => (start, current),
+            None => {
+                let start = literal_offset(&text, literal.line, literal.column, literal.text)
+                    .ok_or_else(not_found)?;
+                (start, literal.text.to_owned())
+            }
+        };
+        if shared {
+            ledger.record(literal, session, value);
+            ledger.write(&ledger_path).map_err(failed)?;
+        }
+        let new_text = literal_text(value, literal.text);
+        if current == new_text {
+            return Ok(Rewrite::Kept { value });
+        }
+        let mut source = String::with_capacity(text.len() + 8);
+        source.push_str(&text[..start]);
+        source.push_str(&new_text);
+        source.push_str(&text[start + current.len()..]);
+        write_atomically(&path, &source).map_err(failed)?;
+        Ok(Rewrite::Changed {
+            from: current,
+            to: value,
+        })
+    })();
+    lock.unlock().map_err(failed)?;
+    rewritten
+}
+
+/// `value` written as the literal `compiled` was: with its `usize` suffix.
+fn literal_text(value: usize, compiled: &str) -> String {
+    if compiled.ends_with("usize") {
+        format!("{value}usize")
     } else {
-        ""
-    };
-    let mut rewritten = String::with_capacity(text.len() + 8);
-    rewritten.push_str(&text[..start]);
-    rewritten.push_str(&format!("{value}{suffix}"));
-    rewritten.push_str(&text[start + literal.text.len()..]);
+        value.to_string()
+    }
+}
+
+/// Writes `text` to a temporary file beside `path` and renames it over it.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let temporary = path.with_file_name(format!(
         ".{}.fba-update-{}",
         path.file_name()
@@ -69,16 +129,84 @@ pub(crate) fn rewrite(test: &BudgetTest, value: usize) -> Result<String, String>
     ));
     let written = (|| {
         let mut file = File::create(&temporary)?;
-        file.write_all(rewritten.as_bytes())?;
+        file.write_all(text.as_bytes())?;
         file.sync_all()?;
-        fs::rename(&temporary, &path)
+        fs::rename(&temporary, path)
     })();
     if written.is_err() {
         let _ = fs::remove_file(&temporary);
     }
-    written.map_err(failed)?;
-    lock.unlock().map_err(failed)?;
-    Ok(literal.text.to_owned())
+    written
+}
+
+/// The run of the test runner that updates: the tests of one `cargo test`
+/// or `cargo nextest run` (threads or processes) share their parent.
+fn session() -> u32 {
+    #[cfg(unix)]
+    {
+        std::os::unix::process::parent_id()
+    }
+    #[cfg(not(unix))]
+    {
+        std::process::id()
+    }
+}
+
+/// What the runs of shared literals wrote: per literal, the compiled text,
+/// the run (`session`) and the value written. Kept beside the lock file.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Ledger {
+    entries: Vec<LedgerEntry>,
+}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct LedgerEntry {
+    line: u32,
+    column: u32,
+    compiled: String,
+    session: u32,
+    written: usize,
+}
+
+impl Ledger {
+    fn read(path: &Path) -> Ledger {
+        fs::read_to_string(path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string(self).map_err(std::io::Error::other)?;
+        fs::write(path, text)
+    }
+
+    fn entry(&self, literal: BudgetLiteral) -> Option<&LedgerEntry> {
+        self.entries.iter().find(|entry| {
+            entry.line == literal.line
+                && entry.column == literal.column
+                && entry.compiled == literal.text
+        })
+    }
+
+    /// The value written for `literal` in `session`, if any.
+    fn written(&self, literal: BudgetLiteral, session: u32) -> Option<usize> {
+        self.entry(literal)
+            .filter(|entry| entry.session == session)
+            .map(|entry| entry.written)
+    }
+
+    fn record(&mut self, literal: BudgetLiteral, session: u32, written: usize) {
+        self.entries
+            .retain(|entry| !(entry.line == literal.line && entry.column == literal.column));
+        self.entries.push(LedgerEntry {
+            line: literal.line,
+            column: literal.column,
+            compiled: literal.text.to_owned(),
+            session,
+            written,
+        });
+    }
 }
 
 /// The source file `file!()` names: relative to the workspace root, which
@@ -94,12 +222,13 @@ fn source_path(manifest_dir: &str, file: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// A lock file for `path`, outside the source tree.
-fn lock_path(path: &Path) -> PathBuf {
+/// A file of the update of `path` (its lock, its ledger), outside the
+/// source tree.
+fn lock_path(path: &Path, extension: &str) -> PathBuf {
     let canonical = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
     let mut hasher = DefaultHasher::new();
     canonical.hash(&mut hasher);
-    std::env::temp_dir().join(format!("fba-update-{:016x}.lock", hasher.finish()))
+    std::env::temp_dir().join(format!("fba-update-{:016x}.{extension}", hasher.finish()))
 }
 
 /// The byte offset of `literal` in `text` at `line` (1-based) and `column`

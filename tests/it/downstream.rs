@@ -95,7 +95,7 @@ fn expectations_of_global_tests() -> Vec<(&'static str, bool, Vec<String>)> {
         (
             "global_formats_a_greeting",
             true,
-            vec!["memory_budget global_formats_a_greeting: minimum 12 of 4096 bytes (0.3%), 2 trials; \
+            vec!["memory_budget global_formats_a_greeting: minimum 12 of 4096 bytes (0.3%) after a warm-up, 3 trials; \
                   peak 12 live bytes in 1 block, 1 allocation, largest 12 bytes"
                 .into()],
         ),
@@ -111,7 +111,7 @@ fn expectations_of_global_tests() -> Vec<(&'static str, bool, Vec<String>)> {
         (
             "global_leaks_a_box",
             true,
-            vec!["memory_budget global_leaks_a_box: minimum 32 of 4096 bytes (0.8%), 2 trials; \
+            vec!["memory_budget global_leaks_a_box: minimum 32 of 4096 bytes (0.8%) after a warm-up, 3 trials; \
                   peak 32 live bytes in 1 block, 1 allocation, largest 32 bytes; \
                   1 block escaped (32 bytes): 32 bytes (align 1)"
                 .into()],
@@ -127,7 +127,7 @@ fn expectations_of_global_tests() -> Vec<(&'static str, bool, Vec<String>)> {
         (
             "global_verified_by_failure",
             true,
-            vec!["memory_budget global_verified_by_failure: minimum 100 of 4096 bytes (2.4%), 2 trials; \
+            vec!["memory_budget global_verified_by_failure: minimum 100 of 4096 bytes (2.4%) after a warm-up, 3 trials; \
                   peak 100 live bytes in 1 block, 1 allocation, largest 100 bytes; verified by failure at 99 bytes"
                 .into()],
         ),

@@ -92,16 +92,18 @@ fn a_run_ends_with_the_table_of_budgets_sorted_by_test() {
     let rows: Vec<&str> = table.lines().skip(1).collect();
     assert_eq!(
         rows[0],
-        "test                           declared  minimum  headroom  trials  verdict"
+        "test                           declared  minimum  headroom  trials  one-time  verdict"
     );
+    // Explicit mode: 3 trials, no one-time state; global mode: a warm-up
+    // and 2 runs, and nothing left by the warm-up.
     assert_eq!(
         &rows[1..],
         [
-            "explicit::formats_a_line            256       19     92.6%       3  passed",
-            "explicit::parses_a_header          4096      128     96.9%       3  passed",
-            "explicit::shares_with_threads      1024       64     93.8%       3  passed",
-            "global::collects_numbers           1024      400     60.9%       2  passed",
-            "global::formats_a_greeting         4096       12     99.7%       2  passed",
+            "explicit::formats_a_line            256       19     92.6%       3         -  passed",
+            "explicit::parses_a_header          4096      128     96.9%       3         -  passed",
+            "explicit::shares_with_threads      1024       64     93.8%       3         -  passed",
+            "global::collects_numbers           1024      400     60.9%       3         0  passed",
+            "global::formats_a_greeting         4096       12     99.7%       3         0  passed",
         ],
         "the ignored test has no row:\n{table}"
     );
@@ -124,7 +126,15 @@ fn filters_exact_skip_and_ignored_work_as_in_cargo_test() {
         .expect("a row for the test that ran");
     assert_eq!(
         row.split_whitespace().collect::<Vec<_>>(),
-        ["explicit::ignored", "4096", "7", "99.8%", "3", "passed"]
+        [
+            "explicit::ignored",
+            "4096",
+            "7",
+            "99.8%",
+            "3",
+            "-",
+            "passed"
+        ]
     );
 }
 
@@ -159,6 +169,7 @@ fn with_format_json_stdout_is_json_and_the_table_goes_to_stderr() {
             "128",
             "96.9%",
             "3",
+            "-",
             "passed"
         ]
     );

@@ -151,3 +151,27 @@ fn ignore_is_kept(_alloc: &FixedBufferAllocator) {
 fn cfg_attr_is_kept(_alloc: &FixedBufferAllocator) {
     panic!("the cfg_attr(ignore) was lost");
 }
+
+/// A `#[test]` below the attribute (written by hand, or put there by another
+/// macro) is absorbed: the function is one test, not two.
+#[memory_budget(4096)]
+#[test]
+fn a_test_attribute_below_is_absorbed(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+}
+
+/// An `async fn` without a runtime attribute runs on fba's own executor,
+/// its future borrowing the allocator.
+#[memory_budget(4096)]
+async fn async_fn_on_fbas_executor(alloc: &FixedBufferAllocator) {
+    let ready = async { 100 }.await;
+    hundred_bytes(alloc, 4096 + ready - 100);
+}
+
+/// `runs = K` measures K trials at the budget: every trial gets a buffer of
+/// the budget's size.
+#[memory_budget(4096, runs = 3)]
+fn runs_are_trials_at_the_budget(alloc: &FixedBufferAllocator) {
+    assert_eq!(alloc.capacity(), 4096);
+    hundred_bytes(alloc, 4096);
+}

@@ -1,16 +1,21 @@
-//! Measuring a body in global-allocator mode: a trial runs it with the
-//! calling thread's allocations in a region far larger than the budget, so
-//! nothing fails; the high-water mark H is then compared with the limit. For
-//! code whose allocations do not depend on timing, H is exactly the minimum:
-//! one trial measures it, a second checks it is stable.
+//! Measuring a body in global-allocator mode. A run puts the calling
+//! thread's allocations in a region far larger than the budget, so nothing
+//! fails; the high-water mark H is then compared with the limit.
+//!
+//! A body runs once as a warm-up first: what it leaves allocated (lazily
+//! initialised statics, a thread's destructor list, a runtime's globals) is
+//! one-time state, reported apart. The runs after it measure the steady
+//! state: for code whose allocations do not depend on timing, H is exactly
+//! the minimum, and a second run checks that it is stable. With
+//! `cold = true` the runs are first runs, each in a fresh child process.
 
 use std::thread;
 
-use super::escapes::Escapes;
-use super::region::{self, ClaimError, Snapshot};
+use super::child;
+use super::observed::Observed;
+use super::region::{self, ClaimError};
 use super::scope;
-use super::verify;
-use crate::measurement::{HeapProfile, Measurement, Verdict};
+use crate::measurement::{Blocks, HeapProfile, MeasuredState, Measurement, Verdict};
 use crate::outcome::Outcome;
 use crate::quiet::{self, Printing};
 use crate::settings::Settings;
@@ -26,56 +31,47 @@ pub(crate) enum Leaks {
     Deny,
 }
 
-/// How a global-mode run goes.
+/// How a global-mode measurement goes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Plan<'a> {
     pub(crate) limit: usize,
-    /// Run the second trial (stability) as well.
+    /// Report the minimum (and what an over-budget body needs).
     pub(crate) search: bool,
+    /// Measuring runs after the warm-up (or first runs, cold): 2 check that
+    /// the body is stable, 1 does not.
+    pub(crate) runs: usize,
+    /// `runs = K` was declared: the body's memory depends on timing, so
+    /// runs may differ and the largest is judged.
+    pub(crate) timing_dependent: bool,
     pub(crate) leaks: Leaks,
-    /// The test's name, to re-run it in child processes, when it is to be
-    /// verified by real failure.
-    pub(crate) verify: Option<&'a str>,
+    /// Measure first runs in fresh processes instead of the steady state.
+    pub(crate) cold: bool,
+    /// Prove the minimum by real failure in child processes.
+    pub(crate) verify: bool,
+    /// The test's name, to run it in child processes (cold, verify).
+    pub(crate) name: Option<&'a str>,
     pub(crate) settings: Settings,
 }
 
-/// One run of the body in a region.
-struct Trial<R> {
-    result: thread::Result<R>,
-    snapshot: Snapshot,
-    escapes: Option<Escapes>,
-}
-
-impl<R: Outcome> Trial<R> {
-    fn failure(&self) -> Option<String> {
-        match &self.result {
-            Ok(returned) => returned.failure(),
-            Err(payload) => Some(panic_message(payload.as_ref())),
-        }
-    }
-
-    fn high_water(&self) -> usize {
-        self.snapshot.stats.high_water_mark
-    }
-}
-
-fn trial<R>(
+/// Runs `body` once in a tracked region of `max_bytes`, judged against
+/// `limit`, with its panics printed as `printing` says.
+pub(crate) fn observe<R: Outcome>(
     body: &mut impl FnMut() -> R,
-    plan: &Plan<'_>,
-    tracked: bool,
+    limit: usize,
+    max_bytes: usize,
     printing: Printing,
-) -> Result<Trial<R>, ClaimError> {
-    let region = region::claim(plan.settings.max_bytes, plan.limit, false, tracked)?;
+) -> Result<(Observed, thread::Result<R>), ClaimError> {
+    let region = region::claim(max_bytes, limit, false, true)?;
     let result = {
         let _in_budget = scope::set(region);
         crate::trial::caught(printing, &mut *body)
     };
     let (snapshot, escapes) = region.finish();
-    Ok(Trial {
-        result,
-        snapshot,
-        escapes,
-    })
+    let failure = match &result {
+        Ok(returned) => returned.failure(),
+        Err(payload) => Some(panic_message(payload.as_ref())),
+    };
+    Ok((Observed::new(snapshot, escapes, failure), result))
 }
 
 pub(crate) const NOT_INSTALLED: &str = "a #[memory_budget] test without an allocator parameter measures the global \
@@ -84,67 +80,153 @@ pub(crate) const NOT_INSTALLED: &str = "a #[memory_budget] test without an alloc
      \n    #[global_allocator]\n    static GLOBAL: fba::GlobalBudget = fba::GlobalBudget::system();";
 
 /// Measures `body` in global-allocator mode. Returns the measurement and
-/// what the first trial left: the body's return value or its panic.
+/// what the body's first run left: its return value or its panic.
 pub(crate) fn measure<R: Outcome>(
     plan: Plan<'_>,
     mut body: impl FnMut() -> R,
 ) -> (Measurement, Option<thread::Result<R>>) {
     quiet::install();
     let mut measurement = Measurement::new(plan.limit, plan.search, plan.settings.max_bytes);
+    measurement.state = if plan.cold {
+        MeasuredState::FirstRun
+    } else {
+        MeasuredState::SteadyState
+    };
     if !region::installed() {
         measurement.verdict = Verdict::Unusable {
             reason: NOT_INSTALLED.to_owned(),
         };
         return (measurement, None);
     }
-    let first = match trial(&mut body, &plan, false, Printing::Trial) {
+    let observe = |body: &mut _, printing| {
+        observe(body, plan.limit, plan.settings.max_bytes, printing)
+            .map_err(|error| unusable(error.to_string()))
+    };
+    // The first run in this process: the warm-up (and, cold, the run whose
+    // result the test returns).
+    let (first, result) = match observe(&mut body, Printing::Trial) {
         Ok(first) => first,
-        Err(error) => {
-            measurement.verdict = Verdict::Unusable {
-                reason: error.to_string(),
-            };
+        Err(verdict) => {
+            measurement.verdict = verdict;
             return (measurement, None);
         }
     };
     measurement.trials = 1;
-    record(&mut measurement, &first);
-    if let Some(reason) = first.failure() {
+    if let Some(reason) = first.failure.clone() {
+        record(&mut measurement, &first);
         measurement.verdict = Verdict::Failed { reason };
-        return (measurement, Some(first.result));
+        return (measurement, Some(result));
     }
-    if first.snapshot.abandoned {
+    if first.abandoned {
+        record(&mut measurement, &first);
         measurement.verdict = Verdict::Failed {
             reason: abandoned(),
         };
-        return (measurement, Some(first.result));
+        return (measurement, Some(result));
     }
-    if plan.search {
-        // Tracked if blocks escaped, to name them.
-        let tracked = first.snapshot.stats.live_allocations > 0;
-        match trial(&mut body, &plan, tracked, Printing::Quiet) {
-            Ok(second) => {
-                measurement.trials = 2;
-                if let Some(escapes) = &second.escapes
-                    && escapes.complete
-                    && let Some(heap) = &mut measurement.heap
-                {
-                    heap.first_escapes = escapes.blocks.iter().take(4).copied().collect();
-                }
-                if let Some(verdict) = unstable(&first, &second) {
-                    measurement.verdict = verdict;
-                    return (measurement, Some(first.result));
-                }
-            }
-            Err(error) => {
-                measurement.verdict = Verdict::Unusable {
-                    reason: error.to_string(),
-                };
-                return (measurement, Some(first.result));
-            }
+    let runs = if plan.cold {
+        first_runs(&plan, &mut measurement)
+    } else {
+        steady_runs(&plan, &mut body, &first, &mut measurement)
+    };
+    let runs = match runs {
+        Ok(runs) => runs,
+        Err(verdict) => {
+            measurement.verdict = verdict;
+            return (measurement, Some(result));
         }
+    };
+    judge(&plan, &runs, &mut measurement);
+    (measurement, Some(result))
+}
+
+/// A measuring run, and the blocks it left alive that are not one-time
+/// state.
+struct MeasuringRun {
+    observed: Observed,
+    escaped: Blocks,
+}
+
+/// The measuring runs after the warm-up `warm_up`, which gives the
+/// one-time state.
+fn steady_runs<R: Outcome>(
+    plan: &Plan<'_>,
+    body: &mut impl FnMut() -> R,
+    warm_up: &Observed,
+    measurement: &mut Measurement,
+) -> Result<Vec<MeasuringRun>, Verdict> {
+    let mut runs = Vec::with_capacity(plan.runs);
+    for _ in 0..plan.runs.max(1) {
+        let (run, _) = observe(body, plan.limit, plan.settings.max_bytes, Printing::Quiet)
+            .map_err(|error| unusable(error.to_string()))?;
+        measurement.trials += 1;
+        if let Some(failure) = &run.failure {
+            return Err(Verdict::NotDeterministic {
+                reason: format!("it passed its first run, then failed: {failure}"),
+            });
+        }
+        runs.push(MeasuringRun {
+            escaped: run.escaped(),
+            observed: run,
+        });
     }
-    let high_water = first.high_water();
-    if first.snapshot.spilled {
+    measurement.one_time = Some(warm_up.one_time_state(&runs[0].observed));
+    Ok(runs)
+}
+
+/// The first runs, each in a fresh child process (which also runs the body
+/// once more to tell one-time state from the steady state).
+fn first_runs(
+    plan: &Plan<'_>,
+    measurement: &mut Measurement,
+) -> Result<Vec<MeasuringRun>, Verdict> {
+    let Some(name) = plan.name else {
+        return Err(unusable(
+            "cold = true measures first runs in child processes, which need the test's name"
+                .to_owned(),
+        ));
+    };
+    let mut runs = Vec::with_capacity(plan.runs);
+    for _ in 0..plan.runs.max(1) {
+        let (first, second) = child::measure(name).map_err(unusable)?;
+        measurement.trials += 2;
+        if let Some(failure) = first.failure.clone().or(second.failure.clone()) {
+            return Err(Verdict::NotDeterministic {
+                reason: format!("it passed in this process, then failed in a fresh one: {failure}"),
+            });
+        }
+        if measurement.one_time.is_none() {
+            measurement.one_time = Some(first.one_time_state(&second));
+        }
+        // What the first run left alive beyond the one-time state is what
+        // every run leaves: the second run's.
+        runs.push(MeasuringRun {
+            escaped: second.escaped(),
+            observed: first,
+        });
+    }
+    Ok(runs)
+}
+
+/// The verdict on the measuring `runs`.
+fn judge(plan: &Plan<'_>, runs: &[MeasuringRun], measurement: &mut Measurement) {
+    let high_water = |run: &&MeasuringRun| run.observed.high_water_mark();
+    let largest = runs.iter().max_by_key(high_water).expect("a measuring run");
+    let smallest = runs.iter().min_by_key(high_water).expect("a measuring run");
+    record(measurement, &largest.observed);
+    if let Some(heap) = &mut measurement.heap {
+        heap.escaped = largest.escaped.clone();
+    }
+    measurement.runs = runs.len();
+    measurement.lowest_high_water_mark = smallest.observed.high_water_mark();
+    if !plan.timing_dependent
+        && let Some(reason) = unstable(runs, plan.cold)
+    {
+        measurement.verdict = Verdict::NotDeterministic { reason };
+        return;
+    }
+    let high_water = largest.observed.high_water_mark();
+    if largest.observed.spilled {
         measurement.verdict = Verdict::OverBudget;
     } else if high_water > plan.limit {
         measurement.verdict = Verdict::OverBudget;
@@ -154,57 +236,88 @@ pub(crate) fn measure<R: Outcome>(
     }
     if measurement.verdict == Verdict::Passed
         && plan.leaks == Leaks::Deny
-        && let Some(heap) = &measurement.heap
-        && heap.escaped_blocks > 0
+        && !largest.escaped.is_empty()
     {
         measurement.verdict = Verdict::Leaked {
-            reason: crate::message::escapes(heap),
+            reason: crate::message::blocks(&largest.escaped, "escaped"),
         };
     }
     if measurement.verdict == Verdict::Passed
         && plan.search
-        && let Some(name) = plan.verify
+        && plan.verify
+        && let Some(name) = plan.name
     {
-        match verify::by_failure(name, high_water) {
+        match child::verify(name, high_water, !plan.cold) {
             Ok(()) => measurement.verified_by_failure = true,
             Err(reason) => measurement.verdict = Verdict::NotVerified { reason },
         }
     }
-    (measurement, Some(first.result))
 }
 
-/// Copies what the trial measured into the measurement.
-fn record<R>(measurement: &mut Measurement, trial: &Trial<R>) {
-    let snapshot = &trial.snapshot;
-    measurement.stats = snapshot.stats;
-    measurement.high_water_mark = snapshot.stats.high_water_mark;
-    measurement.first_failure = snapshot.over_limit;
+/// Copies what `run` measured into the measurement.
+fn record(measurement: &mut Measurement, run: &Observed) {
+    measurement.stats = run.stats;
+    measurement.high_water_mark = run.high_water_mark();
+    measurement.lowest_high_water_mark = run.high_water_mark();
+    measurement.first_failure = run.over_limit(measurement.limit);
     measurement.heap = Some(HeapProfile {
-        peak_live_bytes: snapshot.peak_live_bytes,
-        peak_live_blocks: snapshot.peak_live_blocks,
-        allocations: snapshot.stats.allocations,
-        largest_allocation: snapshot.largest,
-        escaped_blocks: snapshot.stats.live_allocations,
-        escaped_bytes: snapshot.stats.live_bytes,
-        first_escapes: Vec::new(),
+        peak_live_bytes: run.peak_live_bytes,
+        peak_live_blocks: run.peak_live_blocks,
+        allocations: run.stats.allocations,
+        largest_allocation: run.largest,
+        escaped: run.escaped(),
     });
 }
 
-/// The verdict when the second trial did not repeat the first.
-fn unstable<R: Outcome>(first: &Trial<R>, second: &Trial<R>) -> Option<Verdict> {
-    let reason = if let Some(failure) = second.failure() {
-        format!("it passed the first time, then failed: {failure}")
-    } else if second.high_water() != first.high_water() {
-        format!(
-            "its high-water mark was {} bytes the first time and {} bytes the second \
-             (lazily initialised statics, printing, and work that depends on timing change it)",
-            first.high_water(),
-            second.high_water()
-        )
+/// Why measuring runs that should agree did not: by how much, and which
+/// blocks one left alive and the other did not.
+fn unstable(runs: &[MeasuringRun], cold: bool) -> Option<String> {
+    let first = &runs[0].observed;
+    let (index, other) = runs
+        .iter()
+        .map(|run| &run.observed)
+        .enumerate()
+        .skip(1)
+        .find(|(_, run)| run.high_water_mark() != first.high_water_mark())?;
+    let (a, b) = (first.high_water_mark(), other.high_water_mark());
+    let runs_were = if cold {
+        "first runs, each in a fresh process"
     } else {
-        return None;
+        "runs after a warm-up"
     };
-    Some(Verdict::NotDeterministic { reason })
+    let mut reason = format!(
+        "its high-water mark differed between {runs_were}: {a} bytes in run 1, {b} bytes in run {} ({}{} bytes)",
+        index + 1,
+        if b > a { "+" } else { "-" },
+        a.abs_diff(b),
+    );
+    for (left, right, name) in [(other, first, index + 1), (first, other, 1)] {
+        match left.left_alive_beyond(right) {
+            Some(blocks) if !blocks.is_empty() => {
+                let listed: Vec<String> = blocks
+                    .iter()
+                    .take(super::observed::LISTED_LAYOUTS)
+                    .map(|layout| format!("{} bytes (align {})", layout.size(), layout.align()))
+                    .collect();
+                let more = if blocks.len() > listed.len() {
+                    ", ..."
+                } else {
+                    ""
+                };
+                reason += &format!(
+                    "\nrun {name} left alive {} that the other did not: {}{more}",
+                    crate::message::plural(blocks.len(), "block"),
+                    listed.join(", ")
+                );
+            }
+            _ => {}
+        }
+    }
+    Some(reason)
+}
+
+fn unusable(reason: String) -> Verdict {
+    Verdict::Unusable { reason }
 }
 
 fn abandoned() -> String {

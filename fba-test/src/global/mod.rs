@@ -15,17 +15,18 @@
 #![allow(unsafe_code)]
 
 mod allocator;
+mod child;
 mod escapes;
 mod measure;
+mod observed;
 mod region;
 mod scope;
-mod verify;
 
 pub use allocator::GlobalBudget;
+pub(crate) use child::{act as act_as_child, role as child_role};
 pub(crate) use measure::{Leaks, Plan, measure};
 pub use scope::BudgetScope;
 pub(crate) use scope::suspended;
-pub(crate) use verify::{child_capacity, run_as_child};
 
 #[cfg(test)]
 mod tests;

@@ -65,6 +65,7 @@ pub(crate) struct Region {
     /// An allocation did not fit and went to the wrapped allocator.
     spilled: AtomicBool,
     peak_live_bytes: AtomicUsize,
+    /// The blocks live when `peak_live_bytes` was reached.
     peak_live_blocks: AtomicUsize,
     largest: AtomicUsize,
     /// The budget's limit, and the first allocation that went past it.
@@ -246,20 +247,32 @@ impl Region {
         self.spilled.store(true, Ordering::Relaxed);
     }
 
-    /// Folds the live bytes and blocks of this moment, plus `extra` bytes
-    /// and blocks about to be live at once, into the peaks. Called before
-    /// anything that lowers them, and at the end: between those moments
-    /// they only rise.
+    /// Folds the live bytes of this moment, plus `extra` bytes and blocks
+    /// about to be live at once, into the peak, with the blocks live at it.
+    /// Called before anything that lowers them, and at the end: between
+    /// those moments they only rise.
     #[inline]
     pub(super) fn fold_peaks(&self, extra_bytes: usize, extra_blocks: usize) {
         let stats = self.allocator().stats();
         let bytes = stats.live_bytes + extra_bytes;
-        let blocks = stats.live_allocations + extra_blocks;
-        if bytes > self.peak_live_bytes.load(Ordering::Relaxed) {
-            self.peak_live_bytes.fetch_max(bytes, Ordering::Relaxed);
-        }
-        if blocks > self.peak_live_blocks.load(Ordering::Relaxed) {
-            self.peak_live_blocks.fetch_max(blocks, Ordering::Relaxed);
+        let mut peak = self.peak_live_bytes.load(Ordering::Relaxed);
+        while bytes > peak {
+            match self.peak_live_bytes.compare_exchange_weak(
+                peak,
+                bytes,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    // Threads folding new peaks at the same moment may store
+                    // their counts in either order: the count is of one of
+                    // those moments.
+                    self.peak_live_blocks
+                        .store(stats.live_allocations + extra_blocks, Ordering::Relaxed);
+                    break;
+                }
+                Err(current) => peak = current,
+            }
         }
     }
 
@@ -273,7 +286,7 @@ impl Region {
     }
 
     /// Ends the budget: waits for threads still inside it, reads what was
-    /// measured (and, in a tracked trial with escapes, which blocks escaped),
+    /// measured (and, in a tracked trial, which blocks escaped),
     /// and releases the region unless blocks escaped.
     pub(super) fn finish(&'static self) -> (Snapshot, Option<Escapes>) {
         self.ended.store(true, Ordering::SeqCst);
@@ -298,8 +311,16 @@ impl Region {
         };
         // Before the ended bit is set nobody releases the region, so its log
         // can be read.
-        let escapes = (self.log.is_active() && snapshot.stats.live_allocations > 0)
-            .then(|| self.log.replay());
+        let escapes = self.log.is_active().then(|| {
+            if snapshot.stats.live_allocations > 0 {
+                self.log.replay()
+            } else {
+                Escapes {
+                    blocks: Vec::new(),
+                    complete: true,
+                }
+            }
+        });
         // A region a thread may still allocate from is never released.
         if !abandoned && self.live.fetch_or(ENDED, Ordering::AcqRel) == 0 {
             self.release();

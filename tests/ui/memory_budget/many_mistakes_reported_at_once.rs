@@ -1,7 +1,7 @@
 use fba::{memory_budget, FixedBufferAllocator};
 
 #[memory_budget(0, colour = "red")]
-async fn parses_a_header(alloc: FixedBufferAllocator<'static>, input: &str) {
+unsafe fn parses_a_header(alloc: FixedBufferAllocator<'static>, input: &str) {
     let _ = (alloc, input);
 }
 

@@ -1,0 +1,240 @@
+//! A budget as an assertion, for each input of a property test (`proptest!`,
+//! quickcheck) or a loop: [`assert_budget`] and [`assert_budget_global`]
+//! measure one body, pass it on with its [`Measurement`], and fail it with
+//! the standard message (a panic, which a property framework shrinks on).
+//!
+//! The calls of one test at one call site add up to one report row: the
+//! largest minimum over the inputs measured so far, with their count
+//! (`cases`). The row is written when it changes (the first input, a larger
+//! minimum, the first failure), so the test's last row is its whole run.
+
+use std::collections::HashMap;
+use std::panic::{self, Location};
+use std::sync::Mutex;
+use std::thread;
+
+use fba_core::FixedBufferAllocator;
+
+use crate::global;
+use crate::measurement::{Measurement, Verdict};
+use crate::message::{self, Declared, Site};
+use crate::outcome::Outcome;
+use crate::report::{self, Row};
+use crate::search;
+use crate::settings::{Reporting, Settings};
+use crate::trial;
+
+/// Measures `body` as `#[memory_budget(limit)]` measures a test, and fails
+/// (panics) with the standard message when it needs more than `limit`
+/// bytes, when its memory use is not deterministic, or when it fails for
+/// another reason (its own panic, unchanged). Returns the measurement of a
+/// body that passed.
+///
+/// Inside `proptest!` the failing input is shrunk to the smallest one over
+/// the budget. The calls of one test add up to one report row (`FBA_REPORT`,
+/// the harness's table): the largest minimum over its inputs.
+///
+/// # Panics
+///
+/// When the body does not pass within `limit` bytes.
+///
+/// # Examples
+///
+/// ```
+/// use fba::allocator_api2::vec::Vec;
+///
+/// for fields in 1..=8 {
+///     let measurement = fba::assert_budget(256, |alloc| {
+///         let mut header = Vec::with_capacity_in(fields, alloc);
+///         header.extend((0..fields).map(|field| field as u64));
+///     });
+///     assert_eq!(measurement.minimum, Some(fields * 8));
+/// }
+/// ```
+#[track_caller]
+pub fn assert_budget<R: Outcome>(
+    limit: usize,
+    body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
+) -> Measurement {
+    let location = Location::caller();
+    let settings = settings(location, "assert_budget");
+    let run = search::run(limit, settings.search, 1, settings, trial::fixed(body));
+    conclude(location, "assert_budget", run.measurement, run.at_limit)
+}
+
+/// [`assert_budget`] for a body that allocates through the global
+/// allocator, measured as a `#[memory_budget(limit)]` test without a
+/// parameter measures it (after a warm-up, with a second run to check it is
+/// stable). [`GlobalBudget`](crate::GlobalBudget) must be the global
+/// allocator.
+///
+/// # Panics
+///
+/// When the body does not pass within `limit` bytes.
+///
+/// # Examples
+///
+/// ```
+/// #[global_allocator]
+/// static GLOBAL: fba::GlobalBudget = fba::GlobalBudget::system();
+///
+/// for words in 1..=4 {
+///     let measurement = fba::assert_budget_global(1024, || {
+///         let sentence: Vec<String> = (0..words).map(|word| word.to_string()).collect();
+///         assert_eq!(sentence.len(), words);
+///     });
+///     // One `String` header (24 bytes) and one digit per word.
+///     assert_eq!(measurement.minimum, Some(words * 24 + words));
+/// }
+/// ```
+#[track_caller]
+pub fn assert_budget_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Measurement {
+    let location = Location::caller();
+    let settings = settings(location, "assert_budget_global");
+    let plan = global::Plan {
+        limit,
+        search: settings.search,
+        runs: if settings.search { 2 } else { 1 },
+        timing_dependent: false,
+        leaks: global::Leaks::Allow,
+        cold: false,
+        verify: false,
+        name: None,
+        settings,
+    };
+    let (measurement, result) = global::suspended(|| global::measure(plan, body));
+    conclude(location, "assert_budget_global", measurement, result)
+}
+
+/// The name of the enclosing test: the test harness names the thread that
+/// runs a test after it.
+fn enclosing_test() -> String {
+    thread::current()
+        .name()
+        .filter(|name| *name != "main")
+        .unwrap_or("<no test>")
+        .to_owned()
+}
+
+fn settings(location: &'static Location<'static>, function: &'static str) -> Settings {
+    Settings::from_env().unwrap_or_else(|error| {
+        let name = enclosing_test();
+        panic!(
+            "{}",
+            message::unusable(&site(&name, location, function), &error.to_string())
+        )
+    })
+}
+
+fn site<'a>(
+    name: &'a str,
+    location: &'static Location<'static>,
+    function: &'static str,
+) -> Site<'a> {
+    Site {
+        name,
+        file: location.file(),
+        line: location.line(),
+        declared: Declared::Call(function),
+    }
+}
+
+/// The inputs one test has measured at one call site so far.
+struct Cases {
+    count: usize,
+    trials: usize,
+    /// The row so far: of the input with the largest minimum, or the first
+    /// that failed.
+    row: Row,
+}
+
+/// A test and a call site: `(test, file, line, column)`.
+type CallSite = (String, &'static str, u32, u32);
+
+static CASES: Mutex<Option<HashMap<CallSite, Cases>>> = Mutex::new(None);
+
+#[track_caller]
+fn conclude<R: Outcome>(
+    location: &'static Location<'static>,
+    function: &'static str,
+    measurement: Measurement,
+    result: Option<thread::Result<R>>,
+) -> Measurement {
+    let name = enclosing_test();
+    let site = site(&name, location, function);
+    // The runtime's own work (messages, the report) is outside any budget.
+    let failure = global::suspended(|| {
+        let reporting =
+            Reporting::from_env().map_err(|error| message::unusable(&site, &error.to_string()))?;
+        let row = Row::new(name.clone(), site.file, site.line, &measurement);
+        if let Some(row) = fold(&name, location, row, measurement.trials) {
+            report::record(row, reporting.report.as_deref())
+                .map_err(|reason| message::unusable(&site, &reason))?;
+        }
+        match message::failure(&site, &measurement) {
+            Some(text) => Err(text),
+            None => match &measurement.verdict {
+                Verdict::Failed { reason } if matches!(&result, Some(Ok(returned)) if returned.failure().is_none()) => {
+                    Err(reason.clone())
+                }
+                _ => Ok(()),
+            },
+        }
+    });
+    if let Err(text) = failure {
+        panic!("{text}");
+    }
+    match result {
+        Some(Ok(returned)) => match returned.failure() {
+            Some(reason) => panic!("{reason}"),
+            None => measurement,
+        },
+        Some(Err(payload)) => panic::resume_unwind(payload),
+        None => panic!("{}", message::unusable(&site, "the body did not run")),
+    }
+}
+
+/// Adds an input's `row` to its test's cases; returns the test's row when
+/// it changed.
+fn fold(
+    name: &str,
+    location: &'static Location<'static>,
+    mut row: Row,
+    trials: usize,
+) -> Option<Row> {
+    let mut cases = CASES
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let key = (
+        name.to_owned(),
+        location.file(),
+        location.line(),
+        location.column(),
+    );
+    let cases = cases.get_or_insert_with(HashMap::new);
+    let Some(test) = cases.get_mut(&key) else {
+        row.cases = Some(1);
+        cases.insert(
+            key,
+            Cases {
+                count: 1,
+                trials,
+                row: row.clone(),
+            },
+        );
+        return Some(row);
+    };
+    test.count += 1;
+    test.trials += trials;
+    let failed_first = row.verdict != "passed" && test.row.verdict == "passed";
+    let larger = row.verdict == "passed"
+        && test.row.verdict == "passed"
+        && row.minimum.unwrap_or(row.high_water_mark)
+            > test.row.minimum.unwrap_or(test.row.high_water_mark);
+    if failed_first || larger {
+        test.row = row;
+    }
+    test.row.cases = Some(test.count);
+    test.row.trials = test.trials;
+    (failed_first || larger).then(|| test.row.clone())
+}

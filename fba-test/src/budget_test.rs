@@ -1,0 +1,102 @@
+//! [`BudgetTest`]: a `#[memory_budget]` test as the attribute describes it
+//! (its name, where it is declared, its budget and options), and its
+//! registration for the budget harness.
+
+use crate::message::{Declared, Site};
+
+/// A budget test, as the attribute describes it.
+#[derive(Clone, Copy, Debug)]
+pub struct BudgetTest {
+    /// `module_path!()` where the test is declared.
+    pub module_path: &'static str,
+    /// The function's name.
+    pub function: &'static str,
+    /// `file!()` of the attribute.
+    pub file: &'static str,
+    /// `line!()` of the attribute.
+    pub line: u32,
+    /// `env!("CARGO_MANIFEST_DIR")` of the crate the test is in.
+    pub manifest_dir: &'static str,
+    /// The declared budget in bytes.
+    pub budget: usize,
+    /// The `search = ...` option, if given.
+    pub search: Option<bool>,
+    /// `leaks = "deny"` (global mode).
+    pub deny_leaks: bool,
+    /// The `verify = ...` option, if given (global mode).
+    pub verify: Option<bool>,
+    /// `runs = K`: measuring trials for a body whose memory depends on
+    /// thread timing.
+    pub runs: Option<usize>,
+    /// `cold = true` (global mode): measure the first run in a fresh
+    /// process instead of the steady state after a warm-up.
+    pub cold: bool,
+    /// The budget's integer literal, if it is one (for `FBA_UPDATE`).
+    pub literal: Option<BudgetLiteral>,
+}
+
+/// Where a budget's integer literal is in the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BudgetLiteral {
+    /// The literal as written (`4_096`, `4096usize`).
+    pub text: &'static str,
+    /// Its line, from 1.
+    pub line: u32,
+    /// Its column, in characters from 0.
+    pub column: u32,
+}
+
+impl BudgetTest {
+    /// The test's path as the test harness lists it: the module path without
+    /// the crate's name, then the function (`tests::parses_a_header`).
+    pub fn name(&self) -> String {
+        match self.module_path.split_once("::") {
+            Some((_crate, modules)) => format!("{modules}::{}", self.function),
+            None => self.function.to_owned(),
+        }
+    }
+
+    /// Where the test is declared, for messages.
+    pub(crate) fn site<'a>(&'a self, name: &'a str) -> Site<'a> {
+        Site {
+            name,
+            file: self.file,
+            line: self.line,
+            declared: Declared::Attribute,
+        }
+    }
+
+    /// Whether other tests of this binary share this test's budget literal:
+    /// the cases `#[rstest]` or `#[test_case]` make of one function.
+    pub(crate) fn shares_its_literal(&self) -> bool {
+        let Some(literal) = self.literal else {
+            return false;
+        };
+        registered()
+            .filter(|registered| {
+                registered.test.file == self.file && registered.test.literal == Some(literal)
+            })
+            .take(2)
+            .count()
+            > 1
+    }
+}
+
+/// A budget test registered for the budget harness.
+#[derive(Debug)]
+pub struct RegisteredTest {
+    /// The test.
+    pub test: &'static BudgetTest,
+    /// Whether the function is `#[ignore]`d.
+    pub ignored: bool,
+    /// Runs it: `Err` with the reason when it fails by returning (a panic
+    /// fails it too).
+    pub run: fn() -> Result<(), String>,
+}
+
+inventory::collect!(RegisteredTest);
+
+/// The budget tests registered in this binary.
+pub(crate) fn registered() -> impl Iterator<Item = &'static RegisteredTest> {
+    inventory::iter::<RegisteredTest>.into_iter()
+}

@@ -1,0 +1,258 @@
+//! Child processes: the parent re-runs one test in a fresh process
+//! (`<test binary> <name> --exact`, the role in `FBA_CHILD`) to measure its
+//! first run (`cold = true`), and to prove a minimum by real failure
+//! (`verify = true`): with a buffer of H bytes the test must pass, and with
+//! H - 1 the failing allocation must abort the child as it would abort on a
+//! device.
+
+use std::process::{Command, Output};
+
+use super::observed::Observed;
+use super::region;
+use super::scope;
+use crate::outcome::Outcome;
+use crate::quiet::Printing;
+use crate::settings::parse_bytes;
+
+/// The variable that gives a child its role.
+const ROLE_VARIABLE: &str = "FBA_CHILD";
+/// The prefix of the line on which a measuring child reports.
+const MEASUREMENT_LINE: &str = "fba-child-measurement: ";
+
+/// What a child process does with the one test it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Run the body in a buffer of exactly `capacity` bytes, after a
+    /// warm-up run outside it unless the test measures its first run.
+    Verify { capacity: usize, warm_up: bool },
+    /// Run the body twice, the first run of the process and the one after
+    /// it, and report both on one line.
+    Measure,
+}
+
+impl Role {
+    fn to_env(self) -> String {
+        match self {
+            Role::Verify { capacity, warm_up } => format!(
+                "verify {capacity} {}",
+                if warm_up { "warm" } else { "cold" }
+            ),
+            Role::Measure => "measure".to_owned(),
+        }
+    }
+}
+
+/// This process's role, if it is a child.
+pub(crate) fn role() -> Option<Result<Role, String>> {
+    let value = std::env::var(ROLE_VARIABLE).ok()?;
+    Some(parse_role(&value))
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    let malformed = || {
+        format!(
+            "{ROLE_VARIABLE}={value:?} is not understood: it is set by fba for the child processes it runs, \
+             as `measure` or `verify <bytes> warm|cold`; unset it"
+        )
+    };
+    let words: Vec<&str> = value.split_whitespace().collect();
+    match words.as_slice() {
+        ["measure"] => Ok(Role::Measure),
+        ["verify", capacity, warmth @ ("warm" | "cold")] => {
+            let capacity = match *capacity {
+                "0" => 0,
+                bytes => parse_bytes(ROLE_VARIABLE, bytes).map_err(|_| malformed())?,
+            };
+            Ok(Role::Verify {
+                capacity,
+                warm_up: *warmth == "warm",
+            })
+        }
+        _ => Err(malformed()),
+    }
+}
+
+/// Plays `role` for the test whose body is `body`, with regions of
+/// `max_bytes` and a limit of `limit` for soft runs; returns what the body
+/// returned (its panic propagates and fails the child's test).
+pub(crate) fn act<R: Outcome>(
+    role: Role,
+    limit: usize,
+    max_bytes: usize,
+    mut body: impl FnMut() -> R,
+) -> Result<R, String> {
+    match role {
+        Role::Verify { capacity, warm_up } => {
+            if warm_up {
+                let region = region::claim(max_bytes, usize::MAX, false, false)
+                    .map_err(|error| error.to_string())?;
+                {
+                    let _in_budget = scope::set(region);
+                    drop(body());
+                }
+                region.finish();
+            }
+            let region = region::claim(capacity, usize::MAX, true, false)
+                .map_err(|error| error.to_string())?;
+            let returned = {
+                let _in_budget = scope::set(region);
+                body()
+            };
+            region.finish();
+            Ok(returned)
+        }
+        Role::Measure => {
+            let (first, result) =
+                super::measure::observe(&mut body, limit, max_bytes, Printing::Trial)
+                    .map_err(|error| error.to_string())?;
+            let (second, _) = super::measure::observe(&mut body, limit, max_bytes, Printing::Quiet)
+                .map_err(|error| error.to_string())?;
+            let line = scope::suspended(|| serde_json::to_string(&(first, second)))
+                .map_err(|error| error.to_string())?;
+            println!("{MEASUREMENT_LINE}{line}");
+            match result {
+                Ok(returned) => Ok(returned),
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+    }
+}
+
+/// Runs the test `name` in a child process with `role`.
+fn spawn(name: &str, role: Role) -> Result<Output, String> {
+    let executable =
+        std::env::current_exe().map_err(|error| format!("cannot find the test binary: {error}"))?;
+    let mut command = Command::new(executable);
+    command
+        .args([
+            name,
+            "--exact",
+            "--include-ignored",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(ROLE_VARIABLE, role.to_env())
+        .env("FBA_VERIFY", "0")
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("FBA_REPORT")
+        .env_remove("FBA_UPDATE");
+    command
+        .output()
+        .map_err(|error| format!("cannot run the test binary again: {error}"))
+}
+
+fn output_text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The first and the second run of the test `name` in a fresh process.
+pub(crate) fn measure(name: &str) -> Result<(Observed, Observed), String> {
+    scope::suspended(|| {
+        let output = spawn(name, Role::Measure)?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        // The line may follow libtest's `test <name> ... ` on the same line.
+        let line = stdout
+            .split_once(MEASUREMENT_LINE)
+            .and_then(|(_, rest)| rest.lines().next())
+            .ok_or_else(|| {
+                format!(
+                    "the child process that measures its first run reported nothing ({}):\n{}",
+                    output.status,
+                    output_text(&output)
+                )
+            })?;
+        serde_json::from_str(line).map_err(|error| {
+            format!("the child process's report is not understood ({error}): {line}")
+        })
+    })
+}
+
+/// Checks that the test `name` passes with `high_water` bytes and that the
+/// failing allocation aborts it with one byte less.
+pub(crate) fn verify(name: &str, high_water: usize, warm_up: bool) -> Result<(), String> {
+    scope::suspended(|| {
+        let at_high_water = spawn(
+            name,
+            Role::Verify {
+                capacity: high_water,
+                warm_up,
+            },
+        )?;
+        let stdout = String::from_utf8_lossy(&at_high_water.stdout);
+        if !at_high_water.status.success() || !stdout.contains("1 passed") {
+            return Err(format!(
+                "with a buffer of exactly {high_water} bytes the test did not pass in a child process ({}):\n{}",
+                at_high_water.status,
+                output_text(&at_high_water)
+            ));
+        }
+        if high_water == 0 {
+            return Ok(());
+        }
+        let below = spawn(
+            name,
+            Role::Verify {
+                capacity: high_water - 1,
+                warm_up,
+            },
+        )?;
+        let stderr = String::from_utf8_lossy(&below.stderr);
+        if aborted(&below) && stderr.contains("memory allocation of") {
+            return Ok(());
+        }
+        Err(format!(
+            "with a buffer of {} bytes the child process did not end in the allocation-failure abort ({}); \
+             the body reacts to failing allocations or its memory use is not deterministic:\n{}",
+            high_water - 1,
+            below.status,
+            output_text(&below)
+        ))
+    })
+}
+
+#[cfg(unix)]
+fn aborted(output: &Output) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    output.status.signal() == Some(6)
+}
+
+#[cfg(not(unix))]
+fn aborted(output: &Output) -> bool {
+    !output.status.success() && output.status.code() != Some(101)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_the_environment() {
+        for role in [
+            Role::Measure,
+            Role::Verify {
+                capacity: 4096,
+                warm_up: true,
+            },
+            Role::Verify {
+                capacity: 0,
+                warm_up: false,
+            },
+        ] {
+            assert_eq!(parse_role(&role.to_env()), Ok(role));
+        }
+    }
+
+    #[test]
+    fn a_malformed_role_says_what_is_accepted() {
+        let error = parse_role("verify lots warm").unwrap_err();
+        assert!(
+            error.starts_with("FBA_CHILD=\"verify lots warm\" is not understood: it is set by fba"),
+            "{error}"
+        );
+        assert!(parse_role("verify 10 tepid").is_err());
+    }
+}

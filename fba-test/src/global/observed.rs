@@ -1,0 +1,163 @@
+//! [`Observed`]: what one run of a body in a region showed, in one form for
+//! a run in this process and a run in a child process (which sends it to
+//! its parent as a line of JSON).
+
+use std::alloc::Layout;
+
+use fba_core::{BudgetExceeded, Stats};
+use serde::{Deserialize, Serialize};
+
+use super::escapes::Escapes;
+use super::region::Snapshot;
+use crate::measurement::Blocks;
+
+/// The most layouts of blocks left alive an observation keeps: enough to
+/// compare two runs of any realistic body, bounded for the child's line.
+const KEPT_LAYOUTS: usize = 10_000;
+
+/// How many layouts a message or a measurement lists.
+pub(crate) const LISTED_LAYOUTS: usize = 4;
+
+/// What one run of a body showed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Observed {
+    #[serde(with = "StatsDef")]
+    pub(crate) stats: Stats,
+    pub(crate) peak_live_bytes: usize,
+    pub(crate) peak_live_blocks: usize,
+    pub(crate) largest: usize,
+    /// An allocation did not fit in the region and went to the wrapped
+    /// allocator.
+    pub(crate) spilled: bool,
+    /// The first allocation past the limit: `(size, align, used before)`.
+    pub(crate) over_limit: Option<(usize, usize, usize)>,
+    /// A thread was still inside the budget long after the body returned.
+    pub(crate) abandoned: bool,
+    /// The layouts `(size, align)` of the blocks left alive, in address
+    /// order, when the run's log named them.
+    pub(crate) left_alive: Vec<(usize, usize)>,
+    /// Whether `left_alive` lists every block left alive.
+    pub(crate) left_alive_complete: bool,
+    /// Why the body failed, if it did.
+    pub(crate) failure: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Stats")]
+struct StatsDef {
+    capacity: usize,
+    used: usize,
+    high_water_mark: usize,
+    allocations: usize,
+    deallocations: usize,
+    failed_allocations: usize,
+    live_allocations: usize,
+    live_bytes: usize,
+}
+
+impl Observed {
+    /// The observation of a run whose region ended with `snapshot` and
+    /// `escapes`, and whose body failed with `failure`.
+    pub(crate) fn new(
+        snapshot: Snapshot,
+        escapes: Option<Escapes>,
+        failure: Option<String>,
+    ) -> Observed {
+        let (left_alive, left_alive_complete) = match escapes {
+            Some(escapes) => (
+                escapes
+                    .blocks
+                    .iter()
+                    .take(KEPT_LAYOUTS)
+                    .map(|layout| (layout.size(), layout.align()))
+                    .collect(),
+                escapes.complete && escapes.blocks.len() <= KEPT_LAYOUTS,
+            ),
+            None => (Vec::new(), snapshot.stats.live_allocations == 0),
+        };
+        Observed {
+            stats: snapshot.stats,
+            peak_live_bytes: snapshot.peak_live_bytes,
+            peak_live_blocks: snapshot.peak_live_blocks,
+            largest: snapshot.largest,
+            spilled: snapshot.spilled,
+            over_limit: snapshot
+                .over_limit
+                .map(|failure| (failure.layout.size(), failure.layout.align(), failure.used)),
+            abandoned: snapshot.abandoned,
+            left_alive,
+            left_alive_complete,
+            failure,
+        }
+    }
+
+    pub(crate) fn high_water_mark(&self) -> usize {
+        self.stats.high_water_mark
+    }
+
+    /// The first allocation past `limit`, as a buffer of that size would
+    /// have failed it.
+    pub(crate) fn over_limit(&self, limit: usize) -> Option<BudgetExceeded> {
+        let (size, align, used) = self.over_limit?;
+        Some(BudgetExceeded {
+            layout: Layout::from_size_align(size, align).ok()?,
+            used,
+            capacity: limit,
+        })
+    }
+
+    /// The blocks the run left alive.
+    pub(crate) fn escaped(&self) -> Blocks {
+        Blocks::new(
+            self.stats.live_allocations,
+            self.stats.live_bytes,
+            layouts(self.left_alive.iter().take(LISTED_LAYOUTS)),
+        )
+    }
+
+    /// The blocks this run left alive and `other` did not (by layout), if
+    /// both runs named theirs.
+    pub(crate) fn left_alive_beyond(&self, other: &Observed) -> Option<Vec<Layout>> {
+        if !(self.left_alive_complete && other.left_alive_complete) {
+            return None;
+        }
+        let mut theirs = other.left_alive.clone();
+        let mut beyond = Vec::new();
+        for block in &self.left_alive {
+            match theirs.iter().position(|their| their == block) {
+                Some(index) => {
+                    theirs.swap_remove(index);
+                }
+                None => beyond.push(*block),
+            }
+        }
+        Some(layouts(beyond.iter()))
+    }
+
+    /// What this first run left alive and a second run, `again`, did not:
+    /// the one-time state.
+    pub(crate) fn one_time_state(&self, again: &Observed) -> Blocks {
+        match self.left_alive_beyond(again) {
+            Some(layouts) => {
+                let bytes = layouts.iter().map(Layout::size).sum();
+                let count = layouts.len();
+                let first = layouts.into_iter().take(LISTED_LAYOUTS).collect();
+                Blocks::new(count, bytes, first)
+            }
+            // Unnamed blocks: what the counts say.
+            None => Blocks::new(
+                self.stats
+                    .live_allocations
+                    .saturating_sub(again.stats.live_allocations),
+                self.stats.live_bytes.saturating_sub(again.stats.live_bytes),
+                Vec::new(),
+            ),
+        }
+    }
+}
+
+fn layouts<'a>(blocks: impl Iterator<Item = &'a (usize, usize)>) -> Vec<Layout> {
+    blocks
+        .filter_map(|(size, align)| Layout::from_size_align(*size, *align).ok())
+        .collect()
+}

@@ -1,9 +1,0 @@
-use fba::{memory_budget, FixedBufferAllocator};
-
-#[memory_budget(4096)]
-#[test]
-fn parses_a_header(alloc: &FixedBufferAllocator) {
-    alloc.alloc_str("header").unwrap();
-}
-
-fn main() {}
