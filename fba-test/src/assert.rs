@@ -4,13 +4,15 @@
 //! the standard message (a panic, which a property framework shrinks on).
 //!
 //! The calls of one test at one call site add up to one report row: the
-//! largest minimum over the inputs measured so far, with their count
-//! (`cases`). The row is written when it changes (the first input, a larger
-//! minimum, the first failure), so the test's last row is its whole run.
+//! largest minimum over its inputs (or the first that failed), with their
+//! count (`cases`). The harness's table has it at once; `FBA_REPORT` gets it
+//! when the test's thread ends (the test harness runs each test on a thread
+//! of its own and waits for it to end), or when the thread goes on to
+//! another test.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{self, Location};
-use std::sync::Mutex;
 use std::thread;
 
 use fba_core::FixedBufferAllocator;
@@ -151,7 +153,49 @@ struct Cases {
 /// A test and a call site: `(test, file, line, column)`.
 type CallSite = (String, &'static str, u32, u32);
 
-static CASES: Mutex<Option<HashMap<CallSite, Cases>>> = Mutex::new(None);
+/// The cases of the tests this thread ran, written to the report when the
+/// thread ends.
+#[derive(Default)]
+struct Pending(HashMap<CallSite, Cases>);
+
+impl Pending {
+    /// Writes the rows of every test but `keep`'s to the report.
+    fn flush(&mut self, keep: Option<&str>) {
+        let done: Vec<CallSite> = self
+            .0
+            .keys()
+            .filter(|site| Some(site.0.as_str()) != keep)
+            .cloned()
+            .collect();
+        let path = Reporting::from_env()
+            .ok()
+            .and_then(|reporting| reporting.report);
+        for site in done {
+            let Some(cases) = self.0.remove(&site) else {
+                continue;
+            };
+            if let Some(path) = &path
+                && let Err(reason) = report::append(path, &cases.row)
+            {
+                // The test has passed: say what was lost, do not fail it.
+                eprintln!(
+                    "fba: the report row of {} was not written: {reason}",
+                    site.0
+                );
+            }
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        global::suspended(|| self.flush(None));
+    }
+}
+
+thread_local! {
+    static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
+}
 
 #[track_caller]
 fn conclude<R: Outcome>(
@@ -164,13 +208,10 @@ fn conclude<R: Outcome>(
     let site = site(&name, location, function);
     // The runtime's own work (messages, the report) is outside any budget.
     let failure = global::suspended(|| {
-        let reporting =
-            Reporting::from_env().map_err(|error| message::unusable(&site, &error.to_string()))?;
+        // A malformed report variable fails the test now, not at its end.
+        Reporting::from_env().map_err(|error| message::unusable(&site, &error.to_string()))?;
         let row = Row::new(name.clone(), site.file, site.line, &measurement);
-        if let Some(row) = fold(&name, location, row, measurement.trials) {
-            report::record(row, reporting.report.as_deref())
-                .map_err(|reason| message::unusable(&site, &reason))?;
-        }
+        fold(&name, location, row, measurement.trials);
         match message::failure(&site, &measurement) {
             Some(text) => Err(text),
             None => match &measurement.verdict {
@@ -194,47 +235,40 @@ fn conclude<R: Outcome>(
     }
 }
 
-/// Adds an input's `row` to its test's cases; returns the test's row when
-/// it changed.
-fn fold(
-    name: &str,
-    location: &'static Location<'static>,
-    mut row: Row,
-    trials: usize,
-) -> Option<Row> {
-    let mut cases = CASES
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let key = (
+/// Adds an input's `row` to its test's cases, for the harness's table at
+/// once and for the report when the test's thread ends.
+fn fold(name: &str, location: &'static Location<'static>, mut row: Row, trials: usize) {
+    let site = (
         name.to_owned(),
         location.file(),
         location.line(),
         location.column(),
     );
-    let cases = cases.get_or_insert_with(HashMap::new);
-    let Some(test) = cases.get_mut(&key) else {
-        row.cases = Some(1);
-        cases.insert(
-            key,
-            Cases {
-                count: 1,
-                trials,
-                row: row.clone(),
-            },
-        );
-        return Some(row);
-    };
-    test.count += 1;
-    test.trials += trials;
-    let failed_first = row.verdict != "passed" && test.row.verdict == "passed";
-    let larger = row.verdict == "passed"
-        && test.row.verdict == "passed"
-        && row.minimum.unwrap_or(row.high_water_mark)
-            > test.row.minimum.unwrap_or(test.row.high_water_mark);
-    if failed_first || larger {
-        test.row = row;
-    }
-    test.row.cases = Some(test.count);
-    test.row.trials = test.trials;
-    (failed_first || larger).then(|| test.row.clone())
+    let folded = PENDING.try_with(|pending| {
+        let mut pending = pending.borrow_mut();
+        // A thread that runs another test now (a harness's worker thread)
+        // has finished the earlier ones.
+        pending.flush(Some(name));
+        let cases = pending.0.entry(site).or_insert_with(|| Cases {
+            count: 0,
+            trials: 0,
+            row: row.clone(),
+        });
+        cases.count += 1;
+        cases.trials += trials;
+        let failed_first = row.verdict != "passed" && cases.row.verdict == "passed";
+        let larger = row.verdict == "passed"
+            && cases.row.verdict == "passed"
+            && row.minimum.unwrap_or(row.high_water_mark)
+                > cases.row.minimum.unwrap_or(cases.row.high_water_mark);
+        if cases.count == 1 || failed_first || larger {
+            cases.row = row.clone();
+        }
+        cases.row.cases = Some(cases.count);
+        cases.row.trials = cases.trials;
+        cases.row.clone()
+    });
+    // During the thread's teardown the row goes to the table alone.
+    row.cases = Some(1);
+    report::keep(folded.unwrap_or(row));
 }

@@ -174,10 +174,15 @@ fn verdict_name(verdict: &Verdict) -> &'static str {
 static ROWS: Mutex<Vec<Row>> = Mutex::new(Vec::new());
 
 /// Keeps `row`, and appends it to the report file `path` if there is one.
-/// A row that sums up cases (`cases` set) replaces the earlier row of the
-/// same test and call site: its last row is the whole test's.
 pub(crate) fn record(row: Row, path: Option<&Path>) -> Result<(), String> {
     let appended = path.map(|path| append(path, &row)).unwrap_or(Ok(()));
+    keep(row);
+    appended
+}
+
+/// Keeps `row` for the harness's table only. A row that sums up cases
+/// (`cases` set) replaces the earlier row of the same test and call site.
+pub(crate) fn keep(row: Row) {
     let mut rows = ROWS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let earlier = row.cases.and_then(|_| {
         rows.iter().position(|earlier| {
@@ -189,7 +194,6 @@ pub(crate) fn record(row: Row, path: Option<&Path>) -> Result<(), String> {
         Some(index) => rows[index] = row,
         None => rows.push(row),
     }
-    appended
 }
 
 /// The rows recorded so far, sorted by test path.
@@ -204,7 +208,7 @@ pub(crate) fn rows() -> Vec<Row> {
 
 /// Appends `row` as one JSON line, with one `write` under an exclusive lock
 /// of the file (other processes write the same file).
-fn append(path: &Path, row: &Row) -> Result<(), String> {
+pub(crate) fn append(path: &Path, row: &Row) -> Result<(), String> {
     let mut line = serde_json::to_vec(row).map_err(|error| error.to_string())?;
     line.push(b'\n');
     let failed = |error: std::io::Error| {

@@ -80,3 +80,45 @@ fn a_body_whose_use_changes_between_runs_is_not_deterministic() {
         "its high-water mark differed between runs after a warm-up: 200 bytes in run 1, 300 bytes in run 2 (+100 bytes)"
     );
 }
+
+#[test]
+fn runs_that_differ_name_the_blocks_one_left_alive_and_the_other_did_not() {
+    // Room for the kept block made outside the budget.
+    let mut kept = Vec::with_capacity(1);
+    let mut runs = 0;
+    let m = measure_global(4096, || {
+        runs += 1;
+        // The warm-up and the first measured run keep nothing; the second
+        // measured run keeps a block of 3 `u64`s.
+        if runs == 3 {
+            kept.push(vec![0u64; 3]);
+        }
+    });
+    let Verdict::NotDeterministic { reason } = m.verdict else {
+        panic!("{m:?}")
+    };
+    assert_eq!(
+        reason,
+        "its high-water mark differed between runs after a warm-up: 0 bytes in run 1, 24 bytes in run 2 (+24 bytes)\n\
+         run 2 left alive 1 block that the other did not: 24 bytes (align 8)"
+    );
+    assert_eq!(kept.len(), 1);
+}
+
+#[test]
+fn what_the_warm_up_leaves_is_one_time_state_not_part_of_the_minimum() {
+    let mut table: Option<Vec<u32>> = None;
+    let m = measure_global(4096, || {
+        let table = table.get_or_insert_with(|| vec![7; 64]);
+        let copy = table[..10].to_vec();
+        assert_eq!(copy.len(), 10);
+    });
+    // 64 `u32`s built on the first run stay; each run copies 10 of them.
+    assert_eq!(m.minimum, Some(10 * 4), "{m:?}");
+    let one_time = m.one_time.expect("global mode reports one-time state");
+    assert_eq!(
+        (one_time.count, one_time.bytes, one_time.first),
+        (1, 64 * 4, vec![std::alloc::Layout::new::<[u32; 64]>()])
+    );
+    assert_eq!(m.state, fba::MeasuredState::SteadyState);
+}

@@ -3,61 +3,22 @@
 //! `cargo nextest run`; every verdict, number and message is checked.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Command;
-use std::sync::Mutex;
 
-/// One nested cargo at a time: they share a target directory and two cores.
-static CARGO: Mutex<()> = Mutex::new(());
+use crate::nested::{self, root};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Runs cargo on the downstream crate with a clean environment: no `FBA_*`
-/// settings, no backtraces, no CI markers, nothing of an outer nextest.
+/// Runs cargo on the downstream crate (see [`nested::cargo`]).
 fn cargo(args: &[&str]) -> (bool, String) {
     cargo_with_backtrace(args, "0")
 }
 
 /// As [`cargo`], with `RUST_BACKTRACE` set to `backtrace`.
 fn cargo_with_backtrace(args: &[&str], backtrace: &str) -> (bool, String) {
-    let _one_at_a_time = CARGO
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let manifest = root().join("tests/downstream/Cargo.toml");
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    // Cargo's own options go before a `--` (after it, the test binary's).
-    let split = args
-        .iter()
-        .position(|arg| *arg == "--")
-        .unwrap_or(args.len());
-    command
-        .args(&args[..split])
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--locked")
-        .args(&args[split..]);
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("FBA_") || name.starts_with("NEXTEST") || name.starts_with("__NEXTEST")
-        {
-            command.env_remove(&name);
-        }
-    }
-    command
-        .env("CARGO_TARGET_DIR", root().join("target/downstream"))
-        .env("RUST_BACKTRACE", backtrace)
-        .env_remove("CI")
-        .env_remove("GITHUB_ACTIONS")
-        .env_remove("RUST_TEST_THREADS");
-    let output = command.output().expect("cargo runs");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+    nested::cargo(
+        &root().join("tests/downstream/Cargo.toml"),
+        "downstream",
+        args,
+        &[("RUST_BACKTRACE", backtrace)],
+    )
 }
 
 /// The line of the `#[memory_budget(..)]` attribute of `function` in
@@ -310,12 +271,7 @@ fn downstream_crate_under_cargo_nextest() {
         "--color=never",
     ]);
     assert!(!success, "some downstream tests fail on purpose:\n{output}");
-    // nextest indents each test's captured output by four spaces.
-    let output: String = output
-        .lines()
-        .map(|line| line.strip_prefix("    ").unwrap_or(line))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let output = nested::unindented(&output);
     check("cargo nextest run", &output, |binary, test| {
         let name = format!("{binary} {test}");
         let line = output.lines().find(|line| {

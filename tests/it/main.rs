@@ -4,5 +4,7 @@
 mod downstream;
 mod harness;
 mod memory_budget;
+mod nested;
+mod real_code;
 mod ui;
 mod update;

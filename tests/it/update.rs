@@ -5,15 +5,8 @@
 //! attribute.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::Mutex;
 
-/// One nested cargo at a time: they share a target directory.
-static CARGO: Mutex<()> = Mutex::new(());
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::nested::{self, root};
 
 /// A fresh copy of the fixture crate, its `fba` dependency made absolute.
 /// Each copy gets its own package name: cargo names artifacts of path
@@ -45,36 +38,9 @@ fn copy_fixture(name: &str) -> PathBuf {
 
 /// `cargo test` in `crate_dir` with only the given `FBA_*`/CI variables set.
 fn cargo_test(crate_dir: &Path, envs: &[(&str, &str)], test_args: &[&str]) -> (bool, String) {
-    let _one_at_a_time = CARGO
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    command
-        .arg("test")
-        .arg("--locked")
-        .arg("--manifest-path")
-        .arg(crate_dir.join("Cargo.toml"))
-        .arg("--")
-        .args(test_args)
-        .env("CARGO_TARGET_DIR", root().join("target/update-fixture"))
-        .env("RUST_BACKTRACE", "0");
-    for (name, _) in std::env::vars() {
-        if name.starts_with("FBA_")
-            || name.starts_with("NEXTEST")
-            || name.starts_with("__NEXTEST")
-            || ["CI", "GITHUB_ACTIONS", "RUST_TEST_THREADS"].contains(&name.as_str())
-        {
-            command.env_remove(name);
-        }
-    }
-    command.envs(envs.iter().copied());
-    let output = command.output().unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
+    let mut args = vec!["test", "--"];
+    args.extend_from_slice(test_args);
+    nested::cargo(&crate_dir.join("Cargo.toml"), "update-fixture", &args, envs)
 }
 
 fn source(crate_dir: &Path) -> String {
@@ -135,13 +101,23 @@ fn update_rewrites_exactly_the_literals_and_a_second_run_passes_with_the_same_mi
             "memory_budget tests::constant_too_small: budget not updated: the budget at src/lib.rs:{} is a constant or an expression, not an integer literal: only literals are rewritten; write 300 there yourself",
             attribute_line("constant_too_small")
         ),
+        format!(
+            "memory_budget tests::global_too_large: budget updated from 2048 to 100 at src/lib.rs:{}",
+            attribute_line("global_too_large")
+        ),
+        format!(
+            "memory_budget tests::global_too_small: budget updated from 32 to 200 at src/lib.rs:{}",
+            attribute_line("global_too_small")
+        ),
     ] {
         assert!(output.contains(&line), "lacks {line:?}:\n{output}");
     }
-    assert!(
-        output.contains("test tests::too_small ... ok"),
-        "an updated test passes in that run:\n{output}"
-    );
+    for test in ["too_small", "global_too_small", "shares_8", "shares_56"] {
+        assert!(
+            output.contains(&format!("test tests::{test} ... ok")),
+            "an updated test passes in that run, in explicit and global mode:\n{output}"
+        );
+    }
     assert!(
         output.contains("test tests::constant_too_small ... FAILED"),
         "{output}"
@@ -155,6 +131,10 @@ fn update_rewrites_exactly_the_literals_and_a_second_run_passes_with_the_same_mi
                 "#[memory_budget(4_096, search = true)]",
                 "#[memory_budget(40, search = true)]"
             ),
+            ("#[memory_budget(2048)]", "#[memory_budget(100)]"),
+            ("#[memory_budget(32)]", "#[memory_budget(200)]"),
+            // The literal both tests share needs the larger of 8 and 56.
+            ("#[memory_budget(1024)]", "#[memory_budget(56)]"),
         ]),
         "only the literals that differ from what was measured change"
     );
@@ -169,6 +149,10 @@ fn update_rewrites_exactly_the_literals_and_a_second_run_passes_with_the_same_mi
         "memory_budget tests::too_small: minimum 200 of 200 bytes (100.0%), 3 trials",
         "memory_budget tests::exact_with_suffix: minimum 24 of 24 bytes (100.0%), 3 trials",
         "memory_budget tests::with_separators: minimum 40 of 40 bytes (100.0%), 3 trials",
+        "memory_budget tests::global_too_large: minimum 100 of 100 bytes (100.0%) after a warm-up, 3 trials",
+        "memory_budget tests::global_too_small: minimum 200 of 200 bytes (100.0%) after a warm-up, 3 trials",
+        "memory_budget tests::shares_8: minimum 8 of 56 bytes (14.3%), 3 trials",
+        "memory_budget tests::shares_56: minimum 56 of 56 bytes (100.0%), 3 trials",
     ] {
         assert!(output.contains(line), "lacks {line:?}:\n{output}");
     }
@@ -188,8 +172,11 @@ fn update_with_a_margin_adds_it_and_rounds_up_to_a_multiple_of_8() {
                 "#[memory_budget(4_096, search = true)]",
                 "#[memory_budget(48, search = true)]"
             ),
+            ("#[memory_budget(2048)]", "#[memory_budget(112)]"),
+            ("#[memory_budget(32)]", "#[memory_budget(224)]"),
+            ("#[memory_budget(1024)]", "#[memory_budget(64)]"),
         ]),
-        "100, 200, 24 and 40 bytes plus 10%, rounded up to multiples of 8:\n{output}"
+        "100, 200, 24, 40, 100, 200 and 56 bytes plus 10%, rounded up to multiples of 8:\n{output}"
     );
 }
 
@@ -225,6 +212,10 @@ fn stale_budgets_fail_and_failures_are_annotated_for_github() {
         output.contains("test tests::exact_with_suffix ... ok"),
         "no headroom, not stale:\n{output}"
     );
+    assert!(
+        output.contains("test tests::shares_8 ... ok"),
+        "a shared literal is not stale for one of its tests:\n{output}"
+    );
     let annotation = format!(
         "\n::error file=src/lib.rs,line={too_large}::memory budget of tests::too_large is stale:"
     );
@@ -238,5 +229,30 @@ fn stale_budgets_fail_and_failures_are_annotated_for_github() {
         source(&copy),
         fixture_with(&[]),
         "nothing is rewritten without FBA_UPDATE"
+    );
+}
+
+#[test]
+fn update_under_nextest_gives_a_shared_literal_the_largest_value_its_tests_need() {
+    let copy = copy_fixture("nextest");
+    // Each test in a process of its own, both at once.
+    let (success, output) = nested::cargo(
+        &copy.join("Cargo.toml"),
+        "update-fixture",
+        &[
+            "nextest",
+            "run",
+            "--no-fail-fast",
+            "--test-threads=2",
+            "-E",
+            "test(/shares_/)",
+        ],
+        &[("FBA_UPDATE", "1")],
+    );
+    assert!(success, "{output}");
+    assert_eq!(
+        source(&copy),
+        fixture_with(&[("#[memory_budget(1024)]", "#[memory_budget(56)]")]),
+        "the larger of 8 and 56 bytes:\n{output}"
     );
 }

@@ -1,5 +1,10 @@
 //! Budgets for `FBA_UPDATE=1` to rewrite: literals that are too large, too
-//! small, exact, with a suffix, and a constant, which is not rewritten.
+//! small, exact, with a suffix, in explicit and global mode, one literal
+//! shared by two tests, and a constant, which is not rewritten.
+
+#[cfg(test)]
+#[global_allocator]
+static GLOBAL: fba::GlobalBudget = fba::GlobalBudget::system();
 
 #[cfg(test)]
 mod tests {
@@ -36,4 +41,28 @@ mod tests {
     fn constant_too_small(alloc: &FixedBufferAllocator) {
         bytes(alloc, 300);
     }
+
+    #[memory_budget(2048)]
+    fn global_too_large() {
+        let block = vec![1u8; 100];
+        assert_eq!(block.len(), 100);
+    }
+
+    #[memory_budget(32)]
+    fn global_too_small() {
+        let block = vec![1u8; 200];
+        assert_eq!(block.len(), 200);
+    }
+
+    // Two tests of one literal, as the cases of `#[rstest]` are.
+    macro_rules! sharing_a_budget {
+        ($($name:ident: $bytes:literal),*) => {$(
+            #[memory_budget(1024)]
+            fn $name(alloc: &FixedBufferAllocator) {
+                bytes(alloc, $bytes);
+            }
+        )*};
+    }
+
+    sharing_a_budget! { shares_8: 8, shares_56: 56 }
 }
