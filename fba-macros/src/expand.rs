@@ -100,9 +100,22 @@ fn with_errors(item: TokenStream, errors: Errors) -> TokenStream {
 /// errors of their own (test and case attributes on a function that is not
 /// a test), and allowed to be unused.
 fn original(mut function: ItemFn) -> TokenStream {
+    let cases = function
+        .attrs
+        .iter()
+        .any(|attribute| parse::attribute_kind(attribute) == AttributeKind::CaseGenerator);
     function
         .attrs
         .retain(|attribute| matches!(parse::attribute_kind(attribute), AttributeKind::Other));
+    if cases {
+        // The generator's parameter attributes (`#[case]`, `#[values(..)]`)
+        // would be errors of their own without it.
+        for input in &mut function.sig.inputs {
+            if let FnArg::Typed(typed) = input {
+                typed.attrs.clear();
+            }
+        }
+    }
     quote!(#[allow(dead_code)] #function)
 }
 
@@ -152,24 +165,51 @@ fn to_the_case_generator(args: &Args, test: &Test, mut function: ItemFn) -> Toke
         .iter()
         .rposition(|attribute| parse::attribute_kind(attribute) == AttributeKind::CaseGenerator)
         .unwrap_or(0);
+    let by_test_case = attributes.iter().any(is_test_case);
+    // An `async fn` of the global allocator without a runtime goes to the
+    // generator as a synchronous function that drives its future on fba's
+    // executor (the generators want a runtime's test attribute for async).
+    let tokio = test.tokio.is_some();
+    let made_sync = test.asyncness && (!tokio || test.allocator != Allocator::Global);
+    let mut extra = match test.allocator {
+        Allocator::Global => TokenStream::new(),
+        Allocator::Fixed => quote!(__case = "fixed"),
+        Allocator::ThreadSafe => quote!(__case = "thread_safe"),
+    };
+    // `#[test_case]` puts `#[test]` on a synchronous case before the passed
+    // attribute, where it cannot see it: the attribute is told.
+    if by_test_case && (made_sync || !test.asyncness) {
+        let separator = (!extra.is_empty()).then(|| quote!(,));
+        extra = quote!(#extra #separator __made_a_test = true);
+    }
     let mut kept: Vec<Attribute> = Vec::new();
+    let mut runtimes: Vec<Attribute> = Vec::new();
     for (index, attribute) in attributes.into_iter().enumerate() {
         match parse::attribute_kind(&attribute) {
             AttributeKind::StdTest => {}
-            AttributeKind::Tokio if test.allocator != Allocator::Global => {}
+            // The runtime's attribute goes below the passed attribute, so
+            // that each case gives it to the attribute to drive; with an
+            // allocator parameter the body drives its future itself.
+            AttributeKind::Tokio => {
+                if test.allocator == Allocator::Global {
+                    runtimes.push(attribute);
+                }
+            }
             _ => kept.push(attribute),
         }
         if index == last_case {
-            let extra = match test.allocator {
-                Allocator::Global => TokenStream::new(),
-                Allocator::Fixed => quote!(__case = "fixed"),
-                Allocator::ThreadSafe => quote!(__case = "thread_safe"),
-            };
-            kept.push(passed_on(args, extra));
+            kept.push(passed_on(args, extra.clone()));
+            kept.append(&mut runtimes);
         }
     }
+    kept.append(&mut runtimes);
     function.attrs = kept;
     if test.allocator == Allocator::Global {
+        if made_sync {
+            let block = &function.block;
+            function.sig.asyncness = None;
+            function.block = syn::parse_quote!({ #krate::__private::block_on(async move #block) });
+        }
         return function.into_token_stream();
     }
     // The body as a closure of the allocator.
@@ -217,6 +257,14 @@ fn to_the_case_generator(args: &Args, test: &Test, mut function: ItemFn) -> Toke
         #krate::__private::#case(move |#pattern: #ty| -> #returns { #body })
     });
     function.into_token_stream()
+}
+
+/// Whether the attribute is test-case's (`#[test_case]`, `#[test_matrix]`).
+fn is_test_case(attribute: &Attribute) -> bool {
+    let path = attribute.path();
+    path.segments
+        .iter()
+        .any(|segment| segment.ident == "test_case" || segment.ident == "test_matrix")
 }
 
 /// The `=> ..` of a `#[test_case(.. => ..)]`, if the attribute is one.
@@ -426,7 +474,9 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
             quote!(|alloc| #driven)
         }
     };
-    let test_attribute = test.already_a_test.not().then(|| quote!(#[test]));
+    let test_attribute = (test.already_a_test || args.made_a_test)
+        .not()
+        .then(|| quote!(#[test]));
     let name_text = name.to_string();
     quote! {
         #(#cfgs)*
@@ -649,7 +699,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "# [:: fba :: memory_budget (4096 , search = false , __case = \"fixed\")]"
+                "# [:: fba :: memory_budget (4096 , search = false , __case = \"fixed\" , __made_a_test = true)]"
             ),
             "{text}"
         );
@@ -699,5 +749,44 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("cold : true"), "{text}");
+    }
+
+    #[test]
+    fn above_a_case_generator_the_runtime_attribute_goes_below_the_passed_attribute() {
+        // Written before the cases, `#[tokio::test]` still reaches each case
+        // after the attribute.
+        let text = expand_text(
+            "4096",
+            "#[tokio::test] #[rstest] #[case(1)] async fn f(#[case] n: usize) {}",
+        );
+        let passed_on = text.find("# [:: fba :: memory_budget (4096)]").unwrap();
+        let tokio = text.find("# [tokio :: test]").unwrap();
+        assert!(passed_on < tokio, "{text}");
+        assert!(text.contains("async fn f"), "{text}");
+    }
+
+    #[test]
+    fn above_a_case_generator_an_async_fn_without_a_runtime_drives_its_future_itself() {
+        let text = expand_text("4096", "#[test_case(1)] async fn f(n: usize) {}");
+        assert!(!text.contains("async fn"), "{text}");
+        assert!(
+            text.contains(":: fba :: __private :: block_on (async move"),
+            "{text}"
+        );
+        assert!(
+            text.contains("__made_a_test = true"),
+            "test-case makes it a test:\n{text}"
+        );
+    }
+
+    #[test]
+    fn a_mistake_on_a_case_function_does_not_leave_the_generators_attributes_behind() {
+        let text = expand_text(
+            "4096",
+            "#[rstest] #[case(1)] #[should_panic] fn f(#[case] n: usize) {}",
+        );
+        assert_eq!(text.matches("compile_error").count(), 1, "{text}");
+        assert!(!text.contains("# [case"), "{text}");
+        assert!(!text.contains("rstest"), "{text}");
     }
 }

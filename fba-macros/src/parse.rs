@@ -65,6 +65,9 @@ pub(crate) struct Args {
     /// the function it hands to `#[rstest]` or `#[test_case]`, for the cases
     /// they make of an explicit-mode test.
     pub(crate) case: Option<Allocator>,
+    /// `__made_a_test = true`, hidden: put on the function handed to
+    /// `#[test_case]`, which makes each synchronous case a `#[test]` itself.
+    pub(crate) made_a_test: bool,
     /// The arguments as written.
     pub(crate) tokens: TokenStream,
 }
@@ -91,6 +94,7 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
             runs: None,
             cold: None,
             case: None,
+            made_a_test: false,
             tokens: written,
         };
         if !input.is_empty() {
@@ -173,6 +177,8 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                     if args.krate.replace(krate).is_some() {
                         twice(&mut errors);
                     }
+                } else if meta.path.is_ident("__made_a_test") {
+                    args.made_a_test = meta.value()?.parse::<LitBool>()?.value;
                 } else if meta.path.is_ident("__case") {
                     let text: LitStr = meta.value()?.parse()?;
                     args.case = match text.value().as_str() {
@@ -561,6 +567,12 @@ fn tokio_test(attribute: &Attribute) -> Result<Tokio, syn::Error> {
         }
         Ok(())
     })?;
+    if runtime.start_paused && runtime.multi_thread {
+        errors.spanned(
+            attribute,
+            "`start_paused = true` needs `flavor = \"current_thread\"`: tokio pauses time only on the current-thread runtime",
+        );
+    }
     if let Some(threads) = &runtime.worker_threads
         && !runtime.multi_thread
     {

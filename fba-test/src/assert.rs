@@ -6,9 +6,10 @@
 //! The calls of one test at one call site add up to one report row: the
 //! largest minimum over its inputs (or the first that failed), with their
 //! count (`cases`). The harness's table has it at once; `FBA_REPORT` gets it
-//! when the test's thread ends (the test harness runs each test on a thread
-//! of its own and waits for it to end), or when the thread goes on to
-//! another test.
+//! when the test's thread ends (libtest runs each test on a thread of its
+//! own and waits for it to end), or, in the budget harness, when the test
+//! ends. Rows of calls outside any test's thread (a program's `main`) are
+//! only in the table.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,9 +19,10 @@ use std::thread;
 use fba_core::FixedBufferAllocator;
 
 use crate::global;
-use crate::measurement::{Measurement, Verdict};
+use crate::measurement::Measurement;
 use crate::message::{self, Declared, Site};
 use crate::outcome::Outcome;
+use crate::output;
 use crate::report::{self, Row};
 use crate::search;
 use crate::settings::{Reporting, Settings};
@@ -93,17 +95,7 @@ pub fn assert_budget<R: Outcome>(
 pub fn assert_budget_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Measurement {
     let location = Location::caller();
     let settings = settings(location, "assert_budget_global");
-    let plan = global::Plan {
-        limit,
-        search: settings.search,
-        runs: if settings.search { 2 } else { 1 },
-        timing_dependent: false,
-        leaks: global::Leaks::Allow,
-        cold: false,
-        verify: false,
-        name: None,
-        settings,
-    };
+    let plan = global::Plan::new(limit, settings);
     let (measurement, result) = global::suspended(|| global::measure(plan, body));
     conclude(location, "assert_budget_global", measurement, result)
 }
@@ -111,11 +103,20 @@ pub fn assert_budget_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -
 /// The name of the enclosing test: the test harness names the thread that
 /// runs a test after it.
 fn enclosing_test() -> String {
+    if let Some(name) = output::current_test() {
+        return name;
+    }
     thread::current()
         .name()
         .filter(|name| *name != "main")
         .unwrap_or("<no test>")
         .to_owned()
+}
+
+/// Writes the rows of the tests this thread has run: the budget harness
+/// calls it at the end of each test (its threads outlive the tests).
+pub(crate) fn test_ended() {
+    let _ = PENDING.try_with(|pending| global::suspended(|| pending.borrow_mut().flush(None)));
 }
 
 fn settings(location: &'static Location<'static>, function: &'static str) -> Settings {
@@ -150,8 +151,8 @@ struct Cases {
     row: Row,
 }
 
-/// A test and a call site: `(test, file, line, column)`.
-type CallSite = (String, &'static str, u32, u32);
+/// A test and a call site: `(test, file, line)`.
+type CallSite = (String, &'static str, u32);
 
 /// The cases of the tests this thread ran, written to the report when the
 /// thread ends.
@@ -212,14 +213,9 @@ fn conclude<R: Outcome>(
         Reporting::from_env().map_err(|error| message::unusable(&site, &error.to_string()))?;
         let row = Row::new(name.clone(), site.file, site.line, &measurement);
         fold(&name, location, row, measurement.trials);
-        match message::failure(&site, &measurement) {
+        match message::failure(&site, &measurement, crate::run::passed(&result)) {
             Some(text) => Err(text),
-            None => match &measurement.verdict {
-                Verdict::Failed { reason } if matches!(&result, Some(Ok(returned)) if returned.failure().is_none()) => {
-                    Err(reason.clone())
-                }
-                _ => Ok(()),
-            },
+            None => Ok(()),
         }
     });
     if let Err(text) = failure {
@@ -238,12 +234,7 @@ fn conclude<R: Outcome>(
 /// Adds an input's `row` to its test's cases, for the harness's table at
 /// once and for the report when the test's thread ends.
 fn fold(name: &str, location: &'static Location<'static>, mut row: Row, trials: usize) {
-    let site = (
-        name.to_owned(),
-        location.file(),
-        location.line(),
-        location.column(),
-    );
+    let site = (name.to_owned(), location.file(), location.line());
     let folded = PENDING.try_with(|pending| {
         let mut pending = pending.borrow_mut();
         // A thread that runs another test now (a harness's worker thread)

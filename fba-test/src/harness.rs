@@ -29,8 +29,11 @@ pub fn main() -> ExitCode {
     let trials = budget_test::registered()
         .map(|registered| {
             let run = registered.run;
-            Trial::test(registered.test.name(), move || run().map_err(Failed::from))
-                .with_ignored_flag(registered.ignored)
+            let name = registered.test.name();
+            Trial::test(name.clone(), move || {
+                output::running_test(&name, run).map_err(Failed::from)
+            })
+            .with_ignored_flag(registered.ignored)
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);

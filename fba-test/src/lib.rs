@@ -136,17 +136,7 @@ pub fn measure_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Meas
         Ok(settings) => settings,
         Err(error) => return unusable(limit, error.to_string()),
     };
-    let plan = global::Plan {
-        limit,
-        search: settings.search,
-        runs: if settings.search { 2 } else { 1 },
-        timing_dependent: false,
-        leaks: global::Leaks::Allow,
-        cold: false,
-        verify: false,
-        name: None,
-        settings,
-    };
+    let plan = global::Plan::new(limit, settings);
     global::suspended(|| global::measure(plan, body).0)
 }
 

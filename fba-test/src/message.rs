@@ -131,19 +131,29 @@ pub(crate) fn blocks(blocks: &Blocks, what: &str) -> String {
         blocks.bytes
     );
     if !blocks.first.is_empty() {
-        let listed: Vec<String> = blocks
-            .first
-            .iter()
-            .map(|layout| format!("{} bytes (align {})", layout.size(), layout.align()))
-            .collect();
         text += ": ";
-        text += &listed.join(", ");
-        if blocks.count > blocks.first.len() {
-            text += ", ...";
-        }
+        text += &layouts(&blocks.first, blocks.count);
     }
     text
 }
+
+/// The layouts of `count` blocks, of which `listed` are known:
+/// `24 bytes (align 8), 8 bytes (align 8), ...`.
+pub(crate) fn layouts(listed: &[core::alloc::Layout], count: usize) -> String {
+    let mut text = listed
+        .iter()
+        .take(LISTED)
+        .map(|layout| format!("{} bytes (align {})", layout.size(), layout.align()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if count > listed.len().min(LISTED) {
+        text += ", ...";
+    }
+    text
+}
+
+/// How many layouts a message lists.
+const LISTED: usize = 4;
 
 pub(crate) fn plural(count: usize, noun: &str) -> String {
     if count == 1 {
@@ -239,8 +249,13 @@ pub(crate) fn unusable(site: &Site<'_>, reason: &str) -> String {
 
 /// The message for `verdict`, if it is a failure the runtime reports itself
 /// (not a failure of the body, which is reported unchanged).
-pub(crate) fn failure(site: &Site<'_>, measurement: &Measurement) -> Option<String> {
+///
+/// A `Failed` verdict is the body's own failure, which the test's result
+/// carries, unless `passed` says that result passed: then a later run failed,
+/// and its reason is the message.
+pub(crate) fn failure(site: &Site<'_>, measurement: &Measurement, passed: bool) -> Option<String> {
     match &measurement.verdict {
+        Verdict::Failed { reason } if passed => Some(reason.clone()),
         Verdict::OverBudget => Some(over_budget(site, measurement)),
         Verdict::NotDeterministic { reason } => Some(not_deterministic(site, reason)),
         Verdict::Unusable { reason } => Some(unusable(site, reason)),

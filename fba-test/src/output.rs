@@ -2,6 +2,7 @@
 //! annotations go to stdout, except where the budget harness writes JSON to
 //! stdout (`--format json`): then to stderr, so the JSON stays valid.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether this process runs the budget harness: its table replaces the
@@ -37,4 +38,31 @@ pub(crate) fn print(text: &str) {
     } else {
         print!("{text}");
     }
+}
+
+thread_local! {
+    /// The budget harness's test running on this thread.
+    static CURRENT_TEST: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `test`, the harness's test `name`, on this thread.
+pub(crate) fn running_test<T>(name: &str, test: impl FnOnce() -> T) -> T {
+    struct Ended;
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            crate::assert::test_ended();
+            CURRENT_TEST.with(|current| current.borrow_mut().take());
+        }
+    }
+    CURRENT_TEST.with(|current| *current.borrow_mut() = Some(name.to_owned()));
+    let _ended = Ended;
+    test()
+}
+
+/// The name of the harness's test running on this thread, if any.
+pub(crate) fn current_test() -> Option<String> {
+    CURRENT_TEST
+        .try_with(|current| current.borrow().clone())
+        .ok()
+        .flatten()
 }

@@ -109,7 +109,7 @@ fn conclude<R: Outcome>(
     let reporting =
         Reporting::from_env().unwrap_or_else(|error| unusable(test, &error.to_string()));
     let mut row = Row::new(name.clone(), test.file, test.line, &measurement);
-    let mut failure = message::failure(&site, &measurement);
+    let mut failure = message::failure(&site, &measurement, passed(&result));
     let shared = test.shares_its_literal();
 
     if reporting.update
@@ -128,13 +128,6 @@ fn conclude<R: Outcome>(
     }
     if failure.is_none() && row.verdict == "passed" && !shared {
         failure = stale(&site, &measurement, &reporting, &mut row);
-    }
-    if failure.is_none()
-        && let Verdict::Failed { reason } = &measurement.verdict
-        && matches!(&result, Some(Ok(returned)) if returned.failure().is_none())
-    {
-        // A later run failed where the one whose result we hold passed.
-        failure = Some(reason.clone());
     }
     if let Err(reason) = report::record(row, reporting.report.as_deref()) {
         unusable(test, &reason);
@@ -160,6 +153,11 @@ fn conclude<R: Outcome>(
         }
         None => unusable(test, "the body did not run"),
     }
+}
+
+/// Whether the body's result (of its run at the limit) passed.
+pub(crate) fn passed<R: Outcome>(result: &Option<thread::Result<R>>) -> bool {
+    matches!(result, Some(Ok(returned)) if returned.failure().is_none())
 }
 
 /// `FBA_UPDATE=1`: rewrites the budget to what was measured. Returns the

@@ -33,13 +33,17 @@ pub(crate) enum Judgement {
     Failed(String),
 }
 
+/// Why a run of a body failed, if it did: what it returned, or its panic.
+pub(crate) fn failure<R: Outcome>(result: &std::thread::Result<R>) -> Option<String> {
+    match result {
+        Ok(returned) => returned.failure(),
+        Err(payload) => Some(panic_message(payload.as_ref())),
+    }
+}
+
 impl<R: Outcome> Trial<R> {
     pub(crate) fn judgement(&self) -> Judgement {
-        let failure = match &self.result {
-            Ok(returned) => returned.failure(),
-            Err(payload) => Some(panic_message(payload.as_ref())),
-        };
-        match failure {
+        match failure(&self.result) {
             None => Judgement::Passed,
             Some(_) if self.stats.failed_allocations > 0 => Judgement::OverBudget,
             Some(reason) => Judgement::Failed(reason),

@@ -103,10 +103,11 @@ pub(crate) fn act<R: Outcome>(
         }
         Role::Measure => {
             let (first, result) =
-                super::measure::observe(&mut body, limit, max_bytes, Printing::Trial)
+                super::observed::observe(&mut body, limit, max_bytes, Printing::Trial)
                     .map_err(|error| error.to_string())?;
-            let (second, _) = super::measure::observe(&mut body, limit, max_bytes, Printing::Quiet)
-                .map_err(|error| error.to_string())?;
+            let (second, _) =
+                super::observed::observe(&mut body, limit, max_bytes, Printing::Quiet)
+                    .map_err(|error| error.to_string())?;
             let line = scope::suspended(|| serde_json::to_string(&(first, second)))
                 .map_err(|error| error.to_string())?;
             println!("{MEASUREMENT_LINE}{line}");

@@ -1,8 +1,10 @@
-//! Naming escaped blocks. The counts come from the region's allocator; to
-//! say which blocks escaped, a tracked trial logs every allocation and free
-//! of its region (lock-free, in memory reserved outside the budget) and the
-//! log is replayed once the body has returned. Only trials that follow one
-//! with escapes are tracked, so budgets without escapes pay nothing.
+//! Naming the blocks a run left alive. The counts come from the region's
+//! allocator; to say which blocks they are (one-time state, escapes, the
+//! blocks one run left that another did not), every run of a measurement
+//! logs each allocation and free of its region (lock-free: an atomic
+//! increment and three stores, in memory outside the budget) and the log is
+//! replayed once the body has returned. The log's memory is reused from one
+//! run to the next (only the entries a run wrote are cleared).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
@@ -35,6 +37,9 @@ pub(crate) struct Escapes {
     pub(crate) complete: bool,
 }
 
+/// A log's cleared entries, kept for the next log.
+static IDLE: AtomicPtr<Entry> = AtomicPtr::new(ptr::null_mut());
+
 /// The log's memory: a constant layout, so nothing on the path of a free
 /// (which may release a region, and with it the log) can fail or panic.
 const ENTRIES: Layout = Layout::new::<[Entry; CAPACITY]>();
@@ -50,9 +55,14 @@ impl Log {
 
     /// Starts logging (on a region being claimed, before it is published).
     pub(crate) fn start(&self) {
-        // SAFETY: the layout's size is not zero. Zeroed: an entry whose
-        // address is zero has not been written.
-        let entries = unsafe { System.alloc_zeroed(ENTRIES) }.cast::<Entry>();
+        let idle = IDLE.swap(ptr::null_mut(), Ordering::AcqRel);
+        let entries = if idle.is_null() {
+            // SAFETY: the layout's size is not zero. Zeroed: an entry whose
+            // address is zero has not been written.
+            unsafe { System.alloc_zeroed(ENTRIES) }.cast::<Entry>()
+        } else {
+            idle
+        };
         if entries.is_null() {
             return;
         }
@@ -122,11 +132,27 @@ impl Log {
         }
     }
 
-    /// Stops logging and frees the entries (when the region is released).
+    /// Stops logging and gives the entries back, cleared, for the next log
+    /// (when the region is released).
     pub(crate) fn release(&self) {
         self.active.store(false, Ordering::Release);
         let entries = self.entries.swap(ptr::null_mut(), Ordering::AcqRel);
-        if !entries.is_null() {
+        if entries.is_null() {
+            return;
+        }
+        let written = self.next.load(Ordering::Acquire).min(CAPACITY);
+        // SAFETY: the region is released: nothing logs into the entries any
+        // more, and the first `written` of them are inside the allocation.
+        unsafe { ptr::write_bytes(entries, 0, written) };
+        if IDLE
+            .compare_exchange(
+                ptr::null_mut(),
+                entries,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
             // SAFETY: allocated in `start` with this layout.
             unsafe { System.dealloc(entries.cast(), ENTRIES) };
         }

@@ -12,14 +12,12 @@
 use std::thread;
 
 use super::child;
-use super::observed::Observed;
-use super::region::{self, ClaimError};
-use super::scope;
+use super::observed::{self, Observed};
+use super::region;
 use crate::measurement::{Blocks, HeapProfile, MeasuredState, Measurement, Verdict};
 use crate::outcome::Outcome;
 use crate::quiet::{self, Printing};
 use crate::settings::Settings;
-use crate::trial::panic_message;
 
 /// What to do with blocks that escape the budget.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -53,25 +51,23 @@ pub(crate) struct Plan<'a> {
     pub(crate) settings: Settings,
 }
 
-/// Runs `body` once in a tracked region of `max_bytes`, judged against
-/// `limit`, with its panics printed as `printing` says.
-pub(crate) fn observe<R: Outcome>(
-    body: &mut impl FnMut() -> R,
-    limit: usize,
-    max_bytes: usize,
-    printing: Printing,
-) -> Result<(Observed, thread::Result<R>), ClaimError> {
-    let region = region::claim(max_bytes, limit, false, true)?;
-    let result = {
-        let _in_budget = scope::set(region);
-        crate::trial::caught(printing, &mut *body)
-    };
-    let (snapshot, escapes) = region.finish();
-    let failure = match &result {
-        Ok(returned) => returned.failure(),
-        Err(payload) => Some(panic_message(payload.as_ref())),
-    };
-    Ok((Observed::new(snapshot, escapes, failure), result))
+impl Plan<'_> {
+    /// The plan of a measurement without a test behind it
+    /// (`fba::measure_global`, `fba::assert_budget_global`): a warm-up, then
+    /// two runs that must agree (one with the search off).
+    pub(crate) fn new(limit: usize, settings: Settings) -> Plan<'static> {
+        Plan {
+            limit,
+            search: settings.search,
+            runs: if settings.search { 2 } else { 1 },
+            timing_dependent: false,
+            leaks: Leaks::Allow,
+            cold: false,
+            verify: false,
+            name: None,
+            settings,
+        }
+    }
 }
 
 pub(crate) const NOT_INSTALLED: &str = "a #[memory_budget] test without an allocator parameter measures the global \
@@ -98,13 +94,9 @@ pub(crate) fn measure<R: Outcome>(
         };
         return (measurement, None);
     }
-    let observe = |body: &mut _, printing| {
-        observe(body, plan.limit, plan.settings.max_bytes, printing)
-            .map_err(|error| unusable(error.to_string()))
-    };
     // The first run in this process: the warm-up (and, cold, the run whose
     // result the test returns).
-    let (first, result) = match observe(&mut body, Printing::Trial) {
+    let (first, result) = match observe(&plan, &mut body, Printing::Trial) {
         Ok(first) => first,
         Err(verdict) => {
             measurement.verdict = verdict;
@@ -112,16 +104,10 @@ pub(crate) fn measure<R: Outcome>(
         }
     };
     measurement.trials = 1;
-    if let Some(reason) = first.failure.clone() {
-        record(&mut measurement, &first);
-        measurement.verdict = Verdict::Failed { reason };
-        return (measurement, Some(result));
-    }
-    if first.abandoned {
-        record(&mut measurement, &first);
-        measurement.verdict = Verdict::Failed {
-            reason: abandoned(),
-        };
+    // Until the measuring runs report, the numbers are the warm-up's.
+    record(&mut measurement, &first);
+    if let Err(verdict) = usable(&first, None) {
+        measurement.verdict = verdict;
         return (measurement, Some(result));
     }
     let runs = if plan.cold {
@@ -147,6 +133,38 @@ struct MeasuringRun {
     escaped: Blocks,
 }
 
+/// The verdict on a run that did not give a measurement: it failed, or a
+/// thread it handed the budget to was still inside it long after it ended
+/// (so its high-water mark is not the body's).
+/// `later` names a run after the first, whose failure means the body is not
+/// deterministic (the first run's is the body's own).
+fn usable(run: &Observed, later: Option<&str>) -> Result<(), Verdict> {
+    if let Some(reason) = run.failure.clone() {
+        return Err(match later {
+            None => Verdict::Failed { reason },
+            Some(which) => Verdict::NotDeterministic {
+                reason: format!("it passed its first run, then failed in {which}: {reason}"),
+            },
+        });
+    }
+    if run.abandoned {
+        return Err(Verdict::Failed {
+            reason: abandoned(),
+        });
+    }
+    Ok(())
+}
+
+/// One run of the body in a tracked region, as `plan` says.
+fn observe<R: Outcome>(
+    plan: &Plan<'_>,
+    body: &mut impl FnMut() -> R,
+    printing: Printing,
+) -> Result<(Observed, thread::Result<R>), Verdict> {
+    observed::observe(body, plan.limit, plan.settings.max_bytes, printing)
+        .map_err(|error| unusable(error.to_string()))
+}
+
 /// The measuring runs after the warm-up `warm_up`, which gives the
 /// one-time state.
 fn steady_runs<R: Outcome>(
@@ -156,15 +174,11 @@ fn steady_runs<R: Outcome>(
     measurement: &mut Measurement,
 ) -> Result<Vec<MeasuringRun>, Verdict> {
     let mut runs = Vec::with_capacity(plan.runs);
-    for _ in 0..plan.runs.max(1) {
-        let (run, _) = observe(body, plan.limit, plan.settings.max_bytes, Printing::Quiet)
-            .map_err(|error| unusable(error.to_string()))?;
+    for index in 0..plan.runs.max(1) {
+        let (run, _) = observe(plan, body, Printing::Quiet)?;
         measurement.trials += 1;
-        if let Some(failure) = &run.failure {
-            return Err(Verdict::NotDeterministic {
-                reason: format!("it passed its first run, then failed: {failure}"),
-            });
-        }
+        record(measurement, &run);
+        usable(&run, Some(&format!("run {} after the warm-up", index + 1)))?;
         runs.push(MeasuringRun {
             escaped: run.escaped(),
             observed: run,
@@ -190,11 +204,9 @@ fn first_runs(
     for _ in 0..plan.runs.max(1) {
         let (first, second) = child::measure(name).map_err(unusable)?;
         measurement.trials += 2;
-        if let Some(failure) = first.failure.clone().or(second.failure.clone()) {
-            return Err(Verdict::NotDeterministic {
-                reason: format!("it passed in this process, then failed in a fresh one: {failure}"),
-            });
-        }
+        record(measurement, &first);
+        usable(&first, Some("a fresh process"))?;
+        usable(&second, Some("a second run in a fresh process"))?;
         if measurement.one_time.is_none() {
             measurement.one_time = Some(first.one_time_state(&second));
         }
@@ -226,7 +238,9 @@ fn judge(plan: &Plan<'_>, runs: &[MeasuringRun], measurement: &mut Measurement) 
         return;
     }
     let high_water = largest.observed.high_water_mark();
-    if largest.observed.spilled {
+    // A run that spilled past the region needed more than it: whichever it
+    // was, the body is over budget.
+    if runs.iter().any(|run| run.observed.spilled) {
         measurement.verdict = Verdict::OverBudget;
     } else if high_water > plan.limit {
         measurement.verdict = Verdict::OverBudget;
@@ -294,20 +308,10 @@ fn unstable(runs: &[MeasuringRun], cold: bool) -> Option<String> {
     for (left, right, name) in [(other, first, index + 1), (first, other, 1)] {
         match left.left_alive_beyond(right) {
             Some(blocks) if !blocks.is_empty() => {
-                let listed: Vec<String> = blocks
-                    .iter()
-                    .take(super::observed::LISTED_LAYOUTS)
-                    .map(|layout| format!("{} bytes (align {})", layout.size(), layout.align()))
-                    .collect();
-                let more = if blocks.len() > listed.len() {
-                    ", ..."
-                } else {
-                    ""
-                };
                 reason += &format!(
-                    "\nrun {name} left alive {} that the other did not: {}{more}",
+                    "\nrun {name} left alive {} that the other did not: {}",
                     crate::message::plural(blocks.len(), "block"),
-                    listed.join(", ")
+                    crate::message::layouts(&blocks, blocks.len())
                 );
             }
             _ => {}

@@ -7,9 +7,14 @@ use std::alloc::Layout;
 use fba_core::{BudgetExceeded, Stats};
 use serde::{Deserialize, Serialize};
 
+use std::thread;
+
 use super::escapes::Escapes;
-use super::region::Snapshot;
+use super::region::{self, ClaimError, Snapshot};
+use super::scope;
 use crate::measurement::Blocks;
+use crate::outcome::Outcome;
+use crate::quiet::Printing;
 
 /// The most layouts of blocks left alive an observation keeps: enough to
 /// compare two runs of any realistic body, bounded for the child's line.
@@ -40,6 +45,24 @@ pub(crate) struct Observed {
     pub(crate) left_alive_complete: bool,
     /// Why the body failed, if it did.
     pub(crate) failure: Option<String>,
+}
+
+/// Runs `body` once in a tracked region of `max_bytes`, judged against
+/// `limit`, with its panics printed as `printing` says.
+pub(crate) fn observe<R: Outcome>(
+    body: &mut impl FnMut() -> R,
+    limit: usize,
+    max_bytes: usize,
+    printing: Printing,
+) -> Result<(Observed, thread::Result<R>), ClaimError> {
+    let region = region::claim(max_bytes, limit, false, true)?;
+    let result = {
+        let _in_budget = scope::set(region);
+        crate::trial::caught(printing, &mut *body)
+    };
+    let (snapshot, escapes) = region.finish();
+    let failure = crate::trial::failure(&result);
+    Ok((Observed::new(snapshot, escapes, failure), result))
 }
 
 #[derive(Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Budget tests on the test macros crate authors use: tokio, rstest,
 //! test-case, proptest and rayon.
 
-use fba::memory_budget;
+use fba::{FixedBufferAllocator, memory_budget};
 
 #[global_allocator]
 static GLOBAL: fba::GlobalBudget = fba::GlobalBudget::system();
@@ -19,7 +19,9 @@ mod tokio_tests {
         assert_eq!(fields.len(), 3);
     }
 
-    #[memory_budget(4096)]
+    // The spawned task's memory is freed by whichever thread drops it
+    // last: its memory depends on timing, so the largest of 5 runs counts.
+    #[memory_budget(4096, runs = 5)]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn parses_on_a_multi_thread_runtime() {
         let line = tokio::spawn(async { String::from("a,b,c") }).await.unwrap();
@@ -55,6 +57,32 @@ mod rstest_tests {
         let line = vec!["x"; fields].join(",");
         assert_eq!(real_code::fields(&line).len(), fields);
     }
+
+    // With an allocator parameter, the cases hand the body the allocator.
+    #[memory_budget(4096)]
+    #[rstest]
+    #[case::two(2)]
+    #[case::ten(10)]
+    fn copies_into_the_budget(alloc: &FixedBufferAllocator, #[case] bytes: usize) {
+        assert_eq!(alloc.alloc_slice_copy(&vec![1u8; bytes]).unwrap().len(), bytes);
+    }
+
+    // `#[rstest]` first: rstest passes an `#[ignore]`d parameter through.
+    #[rstest]
+    #[case::three(3)]
+    #[memory_budget(4096)]
+    fn copies_rstest_first(#[ignore] alloc: &FixedBufferAllocator, #[case] bytes: usize) {
+        assert_eq!(alloc.alloc_slice_copy(&vec![1u8; bytes]).unwrap().len(), bytes);
+    }
+
+    // An `async fn` without a runtime's attribute runs on fba's executor.
+    #[memory_budget(4096)]
+    #[rstest]
+    #[case::one("a")]
+    async fn splits_in_a_future(#[case] line: &str) {
+        let fields = async { real_code::fields(line) }.await;
+        assert_eq!(fields.len(), 1);
+    }
 }
 
 mod test_case_tests {
@@ -66,6 +94,12 @@ mod test_case_tests {
     #[test_case("a,b,c,d,e" ; "five fields")]
     fn splits(line: &str) {
         assert_eq!(real_code::fields(line).len(), line.len().div_ceil(2));
+    }
+
+    #[memory_budget(4096)]
+    #[test_case(5 ; "five bytes")]
+    fn copies_into_the_budget(alloc: &FixedBufferAllocator, bytes: usize) {
+        assert_eq!(alloc.alloc_slice_copy(&vec![1u8; bytes]).unwrap().len(), bytes);
     }
 }
 

@@ -13,6 +13,10 @@ async fn worker_threads_on_the_current_thread() {}
 async fn unhandled_panic() {}
 
 #[memory_budget(4096)]
+#[tokio::test(flavor = "multi_thread", start_paused = true)]
+async fn paused_on_many_threads() {}
+
+#[memory_budget(4096)]
 #[tokio::test]
 fn not_async() {}
 
