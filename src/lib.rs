@@ -19,15 +19,15 @@
 
 pub use allocator_api2;
 pub use fba_core::{
-    AllocError, Allocator, BudgetExceeded, Buffer, Exhaustion, FixedBufferAllocator, Stats,
-    ThreadSafeFixedBufferAllocator,
+    AllocError, Allocator, Breakdown, BudgetExceeded, Buffer, Exhaustion, FixedBufferAllocator,
+    Observer, Stats, ThreadSafeFixedBufferAllocator,
 };
 pub use fba_macros::memory_budget;
 pub use fba_test::harness;
 pub use fba_test::{
-    BUFFER_ALIGNMENT, Blocks, BudgetScope, DEFAULT_MAX_BYTES, GlobalBudget, HeapProfile,
-    MeasuredState, Measurement, Outcome, Verdict, assert_budget, assert_budget_global, block_on,
-    measure, measure_global, measure_thread_safe,
+    AllocationSite, BUFFER_ALIGNMENT, Blocks, BudgetScope, DEFAULT_MAX_BYTES, Frame, GlobalBudget,
+    HeapProfile, MeasuredState, Measurement, Outcome, Sites, Verdict, assert_budget,
+    assert_budget_global, block_on, measure, measure_global, measure_thread_safe,
 };
 
 /// What `#[memory_budget]` expands to uses. Not a public API.

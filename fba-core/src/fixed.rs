@@ -13,7 +13,7 @@ use allocator_api2::alloc::{AllocError, Allocator};
 
 use crate::bump::{dangling, is_aligned_to, place, pointer_at};
 use crate::exhaustion::exhausted;
-use crate::{BudgetExceeded, Exhaustion, Stats, text};
+use crate::{Breakdown, BudgetExceeded, Exhaustion, Observer, Stats, text};
 
 /// An allocator that hands out blocks of one buffer it borrows and fails when
 /// the buffer is full. It never asks the operating system for memory.
@@ -68,8 +68,11 @@ use crate::{BudgetExceeded, Exhaustion, Stats, text};
 pub struct FixedBufferAllocator<'buf> {
     /// Address one past the last byte in use (Zig's `end_index`, as an address).
     end: Cell<usize>,
-    /// Address one past the buffer.
-    limit: usize,
+    /// Where an allocation may end and take the fast path: `limit`, or the
+    /// buffer's start while an [`Observer`] watches, so that every
+    /// allocation takes the slow path that tells it (and the fast path
+    /// checks nothing more).
+    fit: usize,
     /// The buffer's first byte; every block's pointer is derived from it.
     base: NonNull<u8>,
     /// The largest `end` seen when `end` last moved back. The high-water mark
@@ -79,13 +82,21 @@ pub struct FixedBufferAllocator<'buf> {
     allocations: Cell<usize>,
     exhaustion: Cell<Exhaustion>,
     deallocations: Cell<usize>,
-    /// Bytes below `end` that belong to no live block: padding, and blocks
-    /// freed or shrunk without moving `end` back. Live bytes = used - lost.
-    lost: Cell<usize>,
+    /// Bytes below `end` that belong to no live block, as padding and as
+    /// blocks freed or shrunk without moving `end` back. Live bytes = used -
+    /// padding - freed.
+    padding: Cell<usize>,
+    freed: Cell<usize>,
+    /// `padding` and `freed` when the high-water mark was first reached.
+    peak_padding: Cell<usize>,
+    peak_freed: Cell<usize>,
     /// Blocks that were live when `reset` released them all.
     released: Cell<usize>,
     failed: Cell<usize>,
     first_failure: Cell<Option<BudgetExceeded>>,
+    /// Address one past the buffer.
+    limit: usize,
+    observer: Option<&'buf dyn Observer>,
     _buffer: PhantomData<&'buf mut [MaybeUninit<u8>]>,
 }
 
@@ -123,19 +134,25 @@ impl<'buf> FixedBufferAllocator<'buf> {
     pub fn new(buffer: &'buf mut [MaybeUninit<u8>]) -> Self {
         let base = NonNull::from(&mut *buffer).cast::<u8>();
         let start = base.as_ptr().addr();
+        // A slice never extends past the end of the address space.
+        let limit = start + buffer.len();
         FixedBufferAllocator {
             end: Cell::new(start),
-            // A slice never extends past the end of the address space.
-            limit: start + buffer.len(),
+            fit: limit,
             base,
             high_water: Cell::new(start),
             allocations: Cell::new(0),
             exhaustion: Cell::new(Exhaustion::Error),
             deallocations: Cell::new(0),
-            lost: Cell::new(0),
+            padding: Cell::new(0),
+            freed: Cell::new(0),
+            peak_padding: Cell::new(0),
+            peak_freed: Cell::new(0),
             released: Cell::new(0),
             failed: Cell::new(0),
             first_failure: Cell::new(None),
+            limit,
+            observer: None,
             _buffer: PhantomData,
         }
     }
@@ -227,15 +244,28 @@ impl<'buf> FixedBufferAllocator<'buf> {
     pub fn stats(&self) -> Stats {
         let allocations = self.allocations.get();
         let used = self.used();
+        let (padding, freed) = (self.padding.get(), self.freed.get());
+        let high_water_mark = self.high_water_mark();
+        // At the high-water mark now, or when `end` last moved back from it.
+        let at_high_water = if self.end.get() > self.high_water.get() {
+            Breakdown::of(high_water_mark, freed, padding)
+        } else {
+            Breakdown::of(
+                high_water_mark,
+                self.peak_freed.get(),
+                self.peak_padding.get(),
+            )
+        };
         Stats {
             capacity: self.capacity(),
             used,
-            high_water_mark: self.high_water_mark(),
+            high_water_mark,
             allocations,
             deallocations: self.deallocations.get(),
             failed_allocations: self.failed.get(),
             live_allocations: allocations - self.deallocations.get() - self.released.get(),
-            live_bytes: used - self.lost.get(),
+            live_bytes: used - padding - freed,
+            at_high_water,
         }
     }
 
@@ -290,9 +320,29 @@ impl<'buf> FixedBufferAllocator<'buf> {
         let end = self.end.get();
         self.fold_high_water(end);
         self.end.set(self.base_addr());
-        self.lost.set(0);
+        self.padding.set(0);
+        self.freed.set(0);
         self.released
             .set(self.allocations.get() - self.deallocations.get());
+        if let Some(observer) = self.observer {
+            observer.reset();
+        }
+    }
+
+    /// Has `observer` told of every block handed out, freed or resized from
+    /// now on (`None`: nobody). For diagnostics: while observed, every
+    /// allocation takes the allocator's slow path; the blocks and the
+    /// statistics are the same as without.
+    ///
+    /// # Examples
+    ///
+    /// See [`Observer`].
+    pub fn set_observer(&mut self, observer: Option<&'buf dyn Observer>) {
+        self.observer = observer;
+        self.fit = match observer {
+            Some(_) => self.base_addr(),
+            None => self.limit,
+        };
     }
 
     /// Whether `ptr` points into the buffer (Zig's `ownsPtr`).
@@ -492,10 +542,14 @@ impl<'buf> FixedBufferAllocator<'buf> {
         self.base.as_ptr().addr()
     }
 
+    /// Folds `end`, about to move back or to have bytes below it freed, into
+    /// the high-water mark, with what the bytes were at that mark.
     #[inline(always)]
     fn fold_high_water(&self, end: usize) {
         if end > self.high_water.get() {
             self.high_water.set(end);
+            self.peak_padding.set(self.padding.get());
+            self.peak_freed.set(self.freed.get());
         }
     }
 
@@ -521,16 +575,37 @@ impl<'buf> FixedBufferAllocator<'buf> {
             return Ok(dangling(layout.align()));
         }
         let end = self.end.get();
-        let Some((start, new_end)) = place(end, self.limit, layout) else {
-            return Err(self.fail(layout));
-        };
+        match place(end, self.fit, layout) {
+            Some((start, new_end)) => Ok(self.take(end, start, new_end)),
+            None => self.allocate_slowly(layout),
+        }
+    }
+
+    /// Takes the block `start..new_end` placed at `end`.
+    #[inline(always)]
+    fn take(&self, end: usize, start: usize, new_end: usize) -> NonNull<u8> {
         self.end.set(new_end);
         self.allocations.set(self.allocations.get() + 1);
         if start != end {
-            self.lost.set(self.lost.get() + (start - end));
+            self.padding.set(self.padding.get() + (start - end));
         }
         // SAFETY: `place` put the block inside the buffer.
-        Ok(unsafe { pointer_at(self.base, start) })
+        unsafe { pointer_at(self.base, start) }
+    }
+
+    /// An allocation past `fit`: a failure, or one an observer watches.
+    #[cold]
+    #[inline(never)]
+    fn allocate_slowly(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        let end = self.end.get();
+        match (self.observer, place(end, self.limit, layout)) {
+            (Some(observer), Some((start, new_end))) => {
+                let block = self.take(end, start, new_end);
+                observer.allocated(block, layout, self.used());
+                Ok(block)
+            }
+            _ => Err(self.fail(layout)),
+        }
     }
 
     /// # Safety
@@ -546,11 +621,14 @@ impl<'buf> FixedBufferAllocator<'buf> {
         self.deallocations.set(self.deallocations.get() + 1);
         let start = ptr.as_ptr().addr();
         let end = self.end.get();
+        self.fold_high_water(end);
         if start + size == end {
-            self.fold_high_water(end);
             self.end.set(start);
         } else {
-            self.lost.set(self.lost.get() + size);
+            self.freed.set(self.freed.get() + size);
+        }
+        if let Some(observer) = self.observer {
+            observer.freed(ptr, layout, self.used());
         }
     }
 
@@ -574,6 +652,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
             if old_end == end {
                 if extra <= self.limit - end {
                     self.end.set(end + extra);
+                    if let Some(observer) = self.observer {
+                        observer.resized(ptr, old, new, self.used());
+                    }
                     return Ok(ptr);
                 }
             } else if extra == 0 {
@@ -617,11 +698,14 @@ impl<'buf> FixedBufferAllocator<'buf> {
         }
         let freed = old.size() - new.size();
         let end = self.end.get();
+        self.fold_high_water(end);
         if ptr.as_ptr().addr() + old.size() == end {
-            self.fold_high_water(end);
             self.end.set(end - freed);
         } else {
-            self.lost.set(self.lost.get() + freed);
+            self.freed.set(self.freed.get() + freed);
+        }
+        if let Some(observer) = self.observer {
+            observer.resized(ptr, old, new, self.used());
         }
         Ok(ptr)
     }

@@ -8,6 +8,7 @@ mod buffer;
 mod bump;
 mod exhaustion;
 mod fixed;
+mod observer;
 mod stats;
 mod text;
 mod thread_safe;
@@ -16,7 +17,8 @@ pub use allocator_api2::alloc::{AllocError, Allocator};
 pub use buffer::Buffer;
 pub use exhaustion::{BudgetExceeded, Exhaustion};
 pub use fixed::FixedBufferAllocator;
-pub use stats::Stats;
+pub use observer::Observer;
+pub use stats::{Breakdown, Stats};
 pub use thread_safe::ThreadSafeFixedBufferAllocator;
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use allocator_api2::alloc::{AllocError, Allocator};
 
 use crate::bump::{dangling, is_aligned_to, place, pointer_at};
 use crate::exhaustion::exhausted;
-use crate::{BudgetExceeded, Exhaustion, Stats, text};
+use crate::{Breakdown, BudgetExceeded, Exhaustion, Observer, Stats, text};
 
 // Every change of `end` that hands bytes over (a free that rewinds, a shrink
 // of the last block) releases them, and every change that takes bytes (an
@@ -60,7 +60,9 @@ const LOOK: Ordering = Ordering::Relaxed;
 pub struct ThreadSafeFixedBufferAllocator<'buf> {
     /// The buffer's first byte; every block's pointer is derived from it.
     base: NonNull<u8>,
-    capacity: usize,
+    /// Where an allocation may end and take the fast path: `capacity`, or 0
+    /// while an [`Observer`] watches (see `FixedBufferAllocator`).
+    fit: usize,
     /// Bytes in use (Zig's `end_index`). An offset rather than an address, so
     /// that `new` can be a `const fn` and the allocator a `static`.
     end: AtomicUsize,
@@ -69,11 +71,18 @@ pub struct ThreadSafeFixedBufferAllocator<'buf> {
     high_water: AtomicUsize,
     allocations: AtomicUsize,
     deallocations: AtomicUsize,
-    lost: AtomicUsize,
+    /// Bytes below `end` in no live block (see `FixedBufferAllocator`).
+    padding: AtomicUsize,
+    freed: AtomicUsize,
+    /// `padding` and `freed` when the high-water mark was first reached.
+    peak_padding: AtomicUsize,
+    peak_freed: AtomicUsize,
     released: AtomicUsize,
     failed: AtomicUsize,
     exhaustion: AtomicU8,
     first_failure: FirstFailure,
+    capacity: usize,
+    observer: Option<&'buf dyn Observer>,
     _buffer: PhantomData<&'buf mut [MaybeUninit<u8>]>,
 }
 
@@ -110,16 +119,21 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         let base = unsafe { NonNull::new_unchecked(buffer.as_mut_ptr().cast::<u8>()) };
         ThreadSafeFixedBufferAllocator {
             base,
-            capacity,
+            fit: capacity,
             end: AtomicUsize::new(0),
             high_water: AtomicUsize::new(0),
             allocations: AtomicUsize::new(0),
             deallocations: AtomicUsize::new(0),
-            lost: AtomicUsize::new(0),
+            padding: AtomicUsize::new(0),
+            freed: AtomicUsize::new(0),
+            peak_padding: AtomicUsize::new(0),
+            peak_freed: AtomicUsize::new(0),
             released: AtomicUsize::new(0),
             failed: AtomicUsize::new(0),
             exhaustion: AtomicU8::new(Exhaustion::Error.to_u8()),
             first_failure: FirstFailure::new(),
+            capacity,
+            observer: None,
             _buffer: PhantomData,
         }
     }
@@ -210,12 +224,24 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// assert_eq!((stats.used, stats.live_bytes, stats.allocations), (8, 5, 2));
     /// ```
     pub fn stats(&self) -> Stats {
-        let high_water_mark = self.high_water_mark();
+        let end = self.end.load(Ordering::Acquire);
+        let high_water = self.high_water.load(Ordering::Acquire);
+        let high_water_mark = high_water.max(end);
         let used = self.used();
-        let lost = self.lost.load(LOOK);
+        let (padding, freed) = (self.padding.load(LOOK), self.freed.load(LOOK));
         let deallocations = self.deallocations.load(LOOK);
         let released = self.released.load(LOOK);
         let allocations = self.allocations.load(LOOK);
+        // At the high-water mark now, or when `end` last moved back from it.
+        let at_high_water = if end > high_water {
+            Breakdown::of(high_water_mark, freed, padding)
+        } else {
+            Breakdown::of(
+                high_water_mark,
+                self.peak_freed.load(LOOK),
+                self.peak_padding.load(LOOK),
+            )
+        };
         Stats {
             capacity: self.capacity,
             used,
@@ -224,7 +250,8 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
             deallocations,
             failed_allocations: self.failed.load(LOOK),
             live_allocations: allocations.saturating_sub(deallocations + released),
-            live_bytes: used.saturating_sub(lost),
+            live_bytes: used.saturating_sub(padding + freed),
+            at_high_water,
         }
     }
 
@@ -261,11 +288,26 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// ```
     pub fn reset(&mut self) {
         let end = *self.end.get_mut();
-        let high_water = self.high_water.get_mut();
-        *high_water = (*high_water).max(end);
+        self.fold_high_water(end);
         *self.end.get_mut() = 0;
-        *self.lost.get_mut() = 0;
+        *self.padding.get_mut() = 0;
+        *self.freed.get_mut() = 0;
         *self.released.get_mut() = *self.allocations.get_mut() - *self.deallocations.get_mut();
+        if let Some(observer) = self.observer {
+            observer.reset();
+        }
+    }
+
+    /// Has `observer` told of every block handed out, freed or resized from
+    /// now on (`None`: nobody), from any thread. For diagnostics: while
+    /// observed, every allocation takes the allocator's slow path; the
+    /// blocks and the statistics are the same as without.
+    pub fn set_observer(&mut self, observer: Option<&'buf dyn Observer>) {
+        self.observer = observer;
+        self.fit = match observer {
+            Some(_) => 0,
+            None => self.capacity,
+        };
     }
 
     /// Whether `ptr` points into the buffer (Zig's `ownsPtr`).
@@ -474,11 +516,16 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         self.base.as_ptr().addr()
     }
 
-    /// Folds `end`, a value `end` has had, into the high-water mark.
+    /// Folds `end`, a value `end` has had (about to move back or to have
+    /// bytes below it freed), into the high-water mark, with what the bytes
+    /// were at that mark.
     #[inline(always)]
     fn fold_high_water(&self, end: usize) {
-        if end > self.high_water.load(LOOK) {
-            self.high_water.fetch_max(end, Ordering::Release);
+        if end > self.high_water.load(LOOK)
+            && end > self.high_water.fetch_max(end, Ordering::Release)
+        {
+            self.peak_padding.store(self.padding.load(LOOK), LOOK);
+            self.peak_freed.store(self.freed.load(LOOK), LOOK);
         }
     }
 
@@ -508,13 +555,23 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         if layout.size() == 0 {
             return Ok(dangling(layout.align()));
         }
+        match self.bump(layout, self.fit) {
+            Ok(block) => Ok(block),
+            Err(used) => self.allocate_slowly(layout, used, policy),
+        }
+    }
+
+    /// Bumps a block of `layout` that ends at `fit` or before; `Err` with
+    /// the bytes in use when it does not fit.
+    #[inline(always)]
+    fn bump(&self, layout: Layout, fit: usize) -> Result<NonNull<u8>, usize> {
         let base = self.base_addr();
-        let limit = base + self.capacity;
+        let limit = base + fit;
         let mut used = self.end.load(LOOK);
         loop {
             let end = base + used;
             let Some((start, new_end)) = place(end, limit, layout) else {
-                return Err(self.fail(layout, used, policy));
+                return Err(used);
             };
             match self
                 .end
@@ -523,13 +580,34 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
                 Ok(_) => {
                     self.allocations.fetch_add(1, LOOK);
                     if start != end {
-                        self.lost.fetch_add(start - end, LOOK);
+                        self.padding.fetch_add(start - end, LOOK);
                     }
                     // SAFETY: `place` put the block inside the buffer.
                     return Ok(unsafe { pointer_at(self.base, start) });
                 }
                 Err(now) => used = now,
             }
+        }
+    }
+
+    /// An allocation past `fit`: a failure, or one an observer watches.
+    #[cold]
+    #[inline(never)]
+    fn allocate_slowly(
+        &self,
+        layout: Layout,
+        used: usize,
+        policy: Exhaustion,
+    ) -> Result<NonNull<u8>, AllocError> {
+        let Some(observer) = self.observer else {
+            return Err(self.fail(layout, used, policy));
+        };
+        match self.bump(layout, self.capacity) {
+            Ok(block) => {
+                observer.allocated(block, layout, self.used());
+                Ok(block)
+            }
+            Err(used) => Err(self.fail(layout, used, policy)),
         }
     }
 
@@ -546,14 +624,27 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         self.deallocations.fetch_add(1, LOOK);
         let start = ptr.as_ptr().addr() - self.base_addr();
         let mut used = self.end.load(LOOK);
-        while start + size == used {
-            self.fold_high_water(used);
-            match self.end.compare_exchange_weak(used, start, TAKE, LOOK) {
+        self.free_bytes(start, size, &mut used);
+        if let Some(observer) = self.observer {
+            observer.freed(ptr, layout, self.used());
+        }
+    }
+
+    /// Frees `size` bytes from `start` up: moves `end` (in use: `used`) back
+    /// over them when they are its last bytes, or counts them freed.
+    #[inline(always)]
+    fn free_bytes(&self, start: usize, size: usize, used: &mut usize) {
+        loop {
+            self.fold_high_water(*used);
+            if start + size != *used {
+                self.freed.fetch_add(size, LOOK);
+                return;
+            }
+            match self.end.compare_exchange_weak(*used, start, TAKE, LOOK) {
                 Ok(_) => return,
-                Err(now) => used = now,
+                Err(now) => *used = now,
             }
         }
-        self.lost.fetch_add(size, LOOK);
     }
 
     /// # Safety
@@ -582,7 +673,12 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
                     .end
                     .compare_exchange_weak(used, used + extra, TAKE, LOOK)
                 {
-                    Ok(_) => return Ok(ptr),
+                    Ok(_) => {
+                        if let Some(observer) = self.observer {
+                            observer.resized(ptr, old, new, used + extra);
+                        }
+                        return Ok(ptr);
+                    }
                     Err(now) => used = now,
                 }
             }
@@ -627,19 +723,12 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         if freed == 0 {
             return Ok(ptr);
         }
-        let old_end = ptr.as_ptr().addr() - self.base_addr() + old.size();
+        let start = ptr.as_ptr().addr() - self.base_addr() + new.size();
         let mut used = self.end.load(LOOK);
-        while old_end == used {
-            self.fold_high_water(used);
-            match self
-                .end
-                .compare_exchange_weak(used, used - freed, TAKE, LOOK)
-            {
-                Ok(_) => return Ok(ptr),
-                Err(now) => used = now,
-            }
+        self.free_bytes(start, freed, &mut used);
+        if let Some(observer) = self.observer {
+            observer.resized(ptr, old, new, self.used());
         }
-        self.lost.fetch_add(freed, LOOK);
         Ok(ptr)
     }
 }

@@ -213,7 +213,10 @@ fn conclude<R: Outcome>(
         Reporting::from_env().map_err(|error| message::unusable(&site, &error.to_string()))?;
         let row = Row::new(name.clone(), site.file, site.line, &measurement);
         fold(&name, location, row, measurement.trials);
-        match message::failure(&site, &measurement, crate::run::passed(&result)) {
+        let shown = Settings::from_env()
+            .map(|settings| settings.sites.shown)
+            .unwrap_or_default();
+        match message::failure(&site, &measurement, crate::run::passed(&result), shown) {
             Some(text) => Err(text),
             None => Ok(()),
         }

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use libtest_mimic::{Arguments, Failed, FormatSetting, Trial};
 
 use crate::budget_test;
+use crate::message;
 use crate::output;
 use crate::report::{self, Row};
 
@@ -38,7 +39,9 @@ pub fn main() -> ExitCode {
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
     if !args.list {
-        output::print(&table(&report::rows()));
+        let rows = report::rows();
+        output::print(&table(&rows));
+        output::print(&passing_sites(&rows));
     }
     conclusion.exit_code()
 }
@@ -106,6 +109,31 @@ pub(crate) fn table(rows: &[Row]) -> String {
             .collect();
         text.push_str(cells.join("  ").trim_end());
         text.push('\n');
+    }
+    text
+}
+
+/// The allocation sites of the passing tests that have them (`FBA_SITES`
+/// set: a failing test's message has its own).
+fn passing_sites(rows: &[Row]) -> String {
+    let shown = crate::settings::Settings::from_env()
+        .map(|settings| settings.sites.shown)
+        .unwrap_or_default();
+    let mut text = String::new();
+    for row in rows.iter().filter(|row| row.verdict == "passed") {
+        if let (Some(sites), Some(minimum)) = (&row.sites, row.minimum) {
+            let breakdown = fba_core::Breakdown {
+                live_bytes: row.at_high_water.live_bytes,
+                freed_bytes: row.at_high_water.freed_bytes,
+                padding_bytes: row.at_high_water.padding_bytes,
+            };
+            text += &format!(
+                "\n{}: {}{}\n",
+                row.test,
+                message::breakdown(minimum, &breakdown),
+                message::sites_text(sites, shown)
+            );
+        }
     }
     text
 }

@@ -24,6 +24,7 @@ mod report;
 mod run;
 mod search;
 mod settings;
+mod sites;
 mod trial;
 mod update;
 
@@ -33,7 +34,9 @@ pub use assert::{assert_budget, assert_budget_global};
 pub use block_on::block_on;
 pub use buffer::BUFFER_ALIGNMENT;
 pub use global::{BudgetScope, GlobalBudget};
-pub use measurement::{Blocks, HeapProfile, MeasuredState, Measurement, Verdict};
+pub use measurement::{
+    AllocationSite, Blocks, Frame, HeapProfile, MeasuredState, Measurement, Sites, Verdict,
+};
 pub use outcome::Outcome;
 pub use settings::DEFAULT_MAX_BYTES;
 
@@ -140,10 +143,7 @@ pub fn measure_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Meas
     global::suspended(|| global::measure(plan, body).0)
 }
 
-fn measure_with<R: Outcome>(
-    limit: usize,
-    trial: impl FnMut(usize, quiet::Printing) -> Result<trial::Trial<R>, buffer::BufferUnavailable>,
-) -> Measurement {
+fn measure_with<R: Outcome>(limit: usize, trial: impl trial::Trials<R>) -> Measurement {
     match settings::Settings::from_env() {
         Ok(settings) => search::run(limit, settings.search, 1, settings, trial).measurement,
         Err(error) => unusable(limit, error.to_string()),

@@ -1,6 +1,6 @@
 //! [`Measurement`] and [`Verdict`]: what a budget run found.
 
-use fba_core::{BudgetExceeded, Stats};
+use fba_core::{Breakdown, BudgetExceeded, Stats};
 
 /// What running a body under a memory budget found.
 ///
@@ -46,6 +46,12 @@ pub struct Measurement {
     pub state: MeasuredState,
     /// The allocator's statistics after the trial at the limit.
     pub stats: Stats,
+    /// What the bytes of the minimum (or of what an over-budget body needs)
+    /// were at that high-water mark: live, freed but not reclaimed, padding.
+    pub breakdown: Breakdown,
+    /// Where those bytes were allocated, from the diagnostic trial (for a
+    /// test over its budget, or any test with `FBA_SITES` set).
+    pub sites: Option<Sites>,
     /// The first allocation that did not fit in the trial at the limit.
     pub first_failure: Option<BudgetExceeded>,
     /// The verdict.
@@ -68,6 +74,52 @@ pub struct Measurement {
     /// buffer of the minimum and aborted on allocation failure with one byte
     /// less.
     pub verified_by_failure: bool,
+}
+
+/// The blocks at a high-water mark, grouped by the place in the user's code
+/// that allocated them (the first stack frame outside std, core, alloc,
+/// hashbrown, allocator-api2 and fba), largest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Sites {
+    /// The live blocks.
+    pub live: Vec<AllocationSite>,
+    /// The blocks freed (or parts of blocks shrunk) that the end could not
+    /// move back over.
+    pub freed: Vec<AllocationSite>,
+    /// The high-water mark of the diagnostic trial the sites come from.
+    pub high_water_mark: usize,
+    /// Whether the test binary has debug info for lines (`[profile.test]
+    /// debug = true`, the default; not in a `--release` test build).
+    pub lines: bool,
+}
+
+/// Blocks allocated at one place.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct AllocationSite {
+    /// Their bytes.
+    pub bytes: usize,
+    /// How many blocks.
+    pub blocks: usize,
+    /// The place: the first frame in the user's code, `None` when no frame
+    /// could be named.
+    pub frame: Option<Frame>,
+    /// The whole stack of the first of the blocks, innermost first.
+    pub frames: Vec<Frame>,
+}
+
+/// A stack frame: its function, and its file and line where debug info has
+/// them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct Frame {
+    /// The function, without its hash (`my_crate::parse::header`).
+    pub function: Option<String>,
+    /// The source file, relative to the package when it is inside it.
+    pub file: Option<String>,
+    /// The line.
+    pub line: Option<u32>,
 }
 
 /// Which run of a body a measurement describes.
@@ -150,6 +202,8 @@ impl Measurement {
             trials: 0,
             state: MeasuredState::FreshAllocator,
             stats: Stats::default(),
+            breakdown: Breakdown::default(),
+            sites: None,
             first_failure: None,
             verdict: Verdict::Passed,
             buffer_alignment: crate::BUFFER_ALIGNMENT,

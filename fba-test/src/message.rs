@@ -1,7 +1,9 @@
 //! The sentences a budget test prints: the pass line and the failure
 //! messages, with the numbers and what to write instead.
 
-use crate::measurement::{Blocks, MeasuredState, Measurement, Verdict};
+use fba_core::Breakdown;
+
+use crate::measurement::{AllocationSite, Blocks, MeasuredState, Measurement, Sites, Verdict};
 
 /// Where a budget is declared, for messages that point at it.
 #[derive(Clone, Copy, Debug)]
@@ -163,8 +165,9 @@ pub(crate) fn plural(count: usize, noun: &str) -> String {
     }
 }
 
-/// The panic message of a test that needs more than its budget.
-pub(crate) fn over_budget(site: &Site<'_>, measurement: &Measurement) -> String {
+/// The panic message of a test that needs more than its budget, with
+/// `shown` allocation sites of each kind (`None`: all).
+pub(crate) fn over_budget(site: &Site<'_>, measurement: &Measurement, shown: Option<usize>) -> String {
     let limit = measurement.limit;
     let mut text = match measurement.needed {
         Some(needed) => format!(
@@ -192,6 +195,9 @@ pub(crate) fn over_budget(site: &Site<'_>, measurement: &Measurement) -> String 
             failure.capacity,
         );
     }
+    if let Some(needed) = measurement.needed {
+        text += &format!("\n{}", breakdown(needed, &measurement.breakdown));
+    }
     text += &match measurement.needed {
         Some(needed) => format!(
             "\nto accept it, {}{}",
@@ -204,7 +210,66 @@ pub(crate) fn over_budget(site: &Site<'_>, measurement: &Measurement) -> String 
         ),
         None => "\nthe search is off (FBA_SEARCH=0 or search = false): turn it on to learn what the test needs".to_owned(),
     };
+    if let Some(sites) = &measurement.sites {
+        text += &sites_text(sites, shown);
+    }
     text
+}
+
+/// What the `bytes` of a high-water mark were:
+/// `at the high-water mark of 512 bytes: 300 live, 180 freed but not reclaimed, 32 padding`.
+pub(crate) fn breakdown(bytes: usize, breakdown: &Breakdown) -> String {
+    format!(
+        "at the high-water mark of {bytes} bytes: {} live, {} freed but not reclaimed, {} padding",
+        breakdown.live_bytes, breakdown.freed_bytes, breakdown.padding_bytes
+    )
+}
+
+/// The sites of a high-water mark, `shown` of each kind (`None`: all), one
+/// per line, each line starting with a newline:
+/// `  1024 bytes in 1 block at src/lib.rs:12 in my_crate::make_buffer`.
+pub(crate) fn sites_text(sites: &Sites, shown: Option<usize>) -> String {
+    let mut text = String::new();
+    for (list, title) in [
+        (&sites.live, "live at the high-water mark, by where it was allocated:"),
+        (&sites.freed, "freed but not reclaimed, by where it was allocated:"),
+    ] {
+        if list.is_empty() {
+            continue;
+        }
+        text += &format!("\n{title}");
+        let count = shown.unwrap_or(list.len()).min(list.len());
+        for site in &list[..count] {
+            text += &format!("\n  {}", site_line(site));
+        }
+        if list.len() > count {
+            text += &format!("\n  ... and {}", plural(list.len() - count, "more site"));
+        }
+    }
+    if !sites.lines {
+        text += "\n(places need debug info: `[profile.test] debug = true` is the default; for a --release test build \
+                 set `[profile.release] debug = \"line-tables-only\"`)";
+    }
+    text
+}
+
+/// `1024 bytes in 1 block at src/lib.rs:12 in my_crate::make_buffer`.
+fn site_line(site: &AllocationSite) -> String {
+    let place = match &site.frame {
+        None => " at <unknown>".to_owned(),
+        Some(frame) => {
+            let function = frame.function.as_deref().unwrap_or("<unknown>");
+            match (&frame.file, frame.line) {
+                (Some(file), Some(line)) => format!(" at {file}:{line} in {function}"),
+                _ => format!(" in {function}"),
+            }
+        }
+    };
+    format!(
+        "{} bytes in {}{place}",
+        site.bytes,
+        plural(site.blocks, "block")
+    )
 }
 
 /// The panic message of a passing test whose budget is far above its
@@ -252,11 +317,17 @@ pub(crate) fn unusable(site: &Site<'_>, reason: &str) -> String {
 ///
 /// A `Failed` verdict is the body's own failure, which the test's result
 /// carries, unless `passed` says that result passed: then a later run failed,
-/// and its reason is the message.
-pub(crate) fn failure(site: &Site<'_>, measurement: &Measurement, passed: bool) -> Option<String> {
+/// and its reason is the message. An over-budget message shows `shown`
+/// allocation sites of each kind (`None`: all).
+pub(crate) fn failure(
+    site: &Site<'_>,
+    measurement: &Measurement,
+    passed: bool,
+    shown: Option<usize>,
+) -> Option<String> {
     match &measurement.verdict {
         Verdict::Failed { reason } if passed => Some(reason.clone()),
-        Verdict::OverBudget => Some(over_budget(site, measurement)),
+        Verdict::OverBudget => Some(over_budget(site, measurement, shown)),
         Verdict::NotDeterministic { reason } => Some(not_deterministic(site, reason)),
         Verdict::Unusable { reason } => Some(unusable(site, reason)),
         Verdict::Leaked { reason } => Some(format!(
@@ -397,7 +468,7 @@ mod tests {
             ..measurement(Verdict::OverBudget)
         };
         assert_eq!(
-            over_budget(&SITE, &m),
+            over_budget(&SITE, &m, Some(5)),
             "memory budget exceeded in tests::parses_a_header: needs 5120 bytes, budget is 4096 bytes (+25.0%)\n\
              first failing allocation: 1024 bytes (align 8) with 3584 of 4096 bytes in use\n\
              to accept it, write #[memory_budget(5120)] at src/lib.rs:42, or run the tests with FBA_UPDATE=1"
@@ -407,7 +478,7 @@ mod tests {
     #[test]
     fn over_budget_past_the_search_bound_says_more_than_and_how_to_raise_it() {
         let m = measurement(Verdict::OverBudget);
-        let text = over_budget(&SITE, &m);
+        let text = over_budget(&SITE, &m, Some(5));
         assert!(text.starts_with("memory budget exceeded in tests::parses_a_header: needs more than 1073741824 bytes, budget is 4096 bytes\n"), "{text}");
         assert!(text.ends_with("the search stops at FBA_MAX_BYTES=1073741824: raise it to learn what the test needs"), "{text}");
     }
@@ -418,7 +489,7 @@ mod tests {
             searched: false,
             ..measurement(Verdict::OverBudget)
         };
-        let text = over_budget(&SITE, &m);
+        let text = over_budget(&SITE, &m, Some(5));
         assert!(text.starts_with("memory budget exceeded in tests::parses_a_header: needs at least 4608 bytes, budget is 4096 bytes\n"), "{text}");
         assert!(
             text.ends_with("turn it on to learn what the test needs"),

@@ -10,7 +10,6 @@ use std::panic;
 use std::thread;
 
 use crate::budget_test::BudgetTest;
-use crate::buffer::BufferUnavailable;
 use crate::global;
 use crate::measurement::{Measurement, Verdict};
 use crate::message::{self, Site};
@@ -20,16 +19,13 @@ use crate::quiet::Printing;
 use crate::report::{self, Row};
 use crate::search;
 use crate::settings::{Reporting, Settings};
-use crate::trial::{self, Trial};
+use crate::trial::{self, Trials};
 use crate::update::{self, Rewrite};
 
 /// Runs a budget test whose trials `trial` runs (explicit mode: the body
 /// takes an allocator).
 #[track_caller]
-pub(crate) fn explicit<R: Outcome>(
-    test: &BudgetTest,
-    mut trial: impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable>,
-) -> R {
+pub(crate) fn explicit<R: Outcome>(test: &BudgetTest, mut trial: impl Trials<R>) -> R {
     let settings = settings(test);
     let search = test.search.unwrap_or(true) && settings.search;
     let run = search::run(
@@ -40,7 +36,7 @@ pub(crate) fn explicit<R: Outcome>(
         &mut trial,
     );
     conclude(test, run.measurement, run.at_limit, |capacity| {
-        trial(capacity, Printing::Quiet)
+        trial(capacity, Printing::Quiet, None)
             .ok()
             .map(|trial| trial.result)
     })
@@ -108,8 +104,9 @@ fn conclude<R: Outcome>(
     let site = test.site(&name);
     let reporting =
         Reporting::from_env().unwrap_or_else(|error| unusable(test, &error.to_string()));
+    let shown = settings(test).sites.shown;
     let mut row = Row::new(name.clone(), test.file, test.line, &measurement);
-    let mut failure = message::failure(&site, &measurement, passed(&result));
+    let mut failure = message::failure(&site, &measurement, passed(&result), shown);
     let shared = test.shares_its_literal();
 
     if reporting.update
@@ -141,7 +138,18 @@ fn conclude<R: Outcome>(
             if let Some(reason) = returned.failure() {
                 annotate(test, &reporting, &reason);
             } else if measurement.verdict == Verdict::Passed && !output::in_harness() {
-                println!("{}", message::pass_line(&site, &measurement));
+                let sites = measurement
+                    .sites
+                    .as_ref()
+                    .map(|sites| {
+                        format!(
+                            "\n{}{}",
+                            message::breakdown(measurement.high_water_mark, &measurement.breakdown),
+                            message::sites_text(sites, shown)
+                        )
+                    })
+                    .unwrap_or_default();
+                println!("{}{sites}", message::pass_line(&site, &measurement));
             }
             // A failure the body returned (`Err`) fails the test as `#[test]` does.
             returned

@@ -2,15 +2,19 @@
 //! minimum (a trial at the high-water mark H must pass, one at H - 1 must
 //! fail: 3 trials in all), bisecting only for bodies that pass below H; and
 //! for a body over its limit, trials at growing budgets to find what it needs.
+//! Then, for a body over its limit (or with `FBA_SITES` set), one diagnostic
+//! trial at the capacity found records where the bytes of its high-water
+//! mark were allocated.
 
-use fba_core::BudgetExceeded;
+use fba_core::{Breakdown, BudgetExceeded};
 
 use crate::buffer::BufferUnavailable;
 use crate::measurement::{Measurement, Verdict};
 use crate::outcome::Outcome;
 use crate::quiet::Printing;
 use crate::settings::Settings;
-use crate::trial::{Judgement, Trial};
+use crate::sites::{self, Recorder};
+use crate::trial::{self, Judgement, Trial};
 
 /// A measurement, and what the trial at the limit left for the caller: the
 /// body's return value or its panic.
@@ -28,7 +32,7 @@ pub(crate) fn run<R: Outcome>(
     search: bool,
     runs: usize,
     settings: Settings,
-    mut trial: impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable>,
+    mut trial: impl trial::Trials<R>,
 ) -> Run<R> {
     let mut measurement = Measurement::new(limit, search, settings.max_bytes);
     let mut trials = Trials {
@@ -72,13 +76,19 @@ pub(crate) fn run<R: Outcome>(
         high_waters = (high_waters.0.min(high_water), high_waters.1.max(high_water));
     }
     measurement.lowest_high_water_mark = high_waters.0;
+    // The breakdown of the high-water mark is of the trial the result
+    // comes from: the one at the limit, unless a search finds another.
+    measurement.breakdown = measurement.stats.at_high_water;
     let outcome = match judgement {
         Judgement::Passed if search && runs > 1 => {
             measurement.minimum = Some(high_waters.1);
             Ok(())
         }
         Judgement::Passed if search => minimum(&mut trials, first.stats.high_water_mark, limit)
-            .map(|minimum| measurement.minimum = Some(minimum)),
+            .map(|(minimum, breakdown)| {
+                measurement.minimum = Some(minimum);
+                measurement.breakdown = breakdown;
+            }),
         Judgement::Passed => Ok(()),
         Judgement::OverBudget => {
             measurement.verdict = Verdict::OverBudget;
@@ -89,7 +99,12 @@ pub(crate) fn run<R: Outcome>(
                     measurement.first_failure,
                     settings.max_bytes,
                 )
-                .map(|needed| measurement.needed = needed)
+                .map(|needed| {
+                    if let Some((needed, breakdown)) = needed {
+                        measurement.needed = Some(needed);
+                        measurement.breakdown = breakdown;
+                    }
+                })
             } else {
                 Ok(())
             }
@@ -102,6 +117,7 @@ pub(crate) fn run<R: Outcome>(
     if let Err(verdict) = outcome {
         measurement.verdict = verdict;
     }
+    diagnose(&mut trials, &mut measurement, settings);
     measurement.trials = trials.count;
     Run {
         measurement,
@@ -116,16 +132,39 @@ fn record<R>(measurement: &mut Measurement, trial: &Trial<R>) {
     measurement.first_failure = trial.first_failure;
 }
 
+/// The diagnostic trial, where it is wanted: at the capacity the body
+/// passes with (its minimum, what it needs, or its limit without a search),
+/// recording where the bytes of its high-water mark were allocated.
+fn diagnose<R: Outcome>(trials: &mut Trials<'_, R>, measurement: &mut Measurement, settings: Settings) {
+    let capacity = match measurement.verdict {
+        Verdict::Passed => measurement.minimum.or(Some(measurement.limit)),
+        Verdict::OverBudget => measurement.needed,
+        _ => None,
+    };
+    let over = measurement.verdict == Verdict::OverBudget;
+    let Some(capacity) = capacity.filter(|_| settings.sites.wanted(over)) else {
+        return;
+    };
+    let recorder = Recorder::new();
+    trials.count += 1;
+    if let Ok(trial) = (trials.trial)(capacity, Printing::Quiet, Some(&recorder)) {
+        measurement.sites = Some(sites::sites(recorder.take(), trial.stats.high_water_mark));
+        if trial.passed() {
+            measurement.breakdown = trial.stats.at_high_water;
+        }
+    }
+}
+
 /// Counts the trials it runs.
 struct Trials<'a, R> {
-    trial: &'a mut dyn FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable>,
+    trial: &'a mut dyn trial::Trials<R>,
     count: usize,
 }
 
 impl<R: Outcome> Trials<'_, R> {
     fn run(&mut self, capacity: usize, printing: Printing) -> Result<Trial<R>, BufferUnavailable> {
         self.count += 1;
-        (self.trial)(capacity, printing)
+        (self.trial)(capacity, printing, None)
     }
 
     /// A trial whose failure the search expects: quiet, and a buffer that
@@ -139,30 +178,34 @@ impl<R: Outcome> Trials<'_, R> {
 
     /// The smallest capacity the body passes with, given that it passed with
     /// high-water mark `high_water` (at `seen_at` bytes) and fails at
-    /// `fails_below` - 1 bytes and less (as far as is known).
+    /// `fails_below` - 1 bytes and less (as far as is known), with the
+    /// breakdown of its high-water mark there.
     fn smallest_passing(
         &mut self,
         high_water: usize,
         seen_at: usize,
         fails_below: usize,
-    ) -> Result<usize, Verdict> {
+    ) -> Result<(usize, Breakdown), Verdict> {
         let at_high_water = self.quiet(high_water)?;
         if !at_high_water.passed() {
             return Err(not_deterministic(seen_at, high_water, &at_high_water));
         }
+        let found = (high_water, at_high_water.stats.at_high_water);
         if high_water <= fails_below {
-            return Ok(high_water);
+            return Ok(found);
         }
-        if !self.quiet(high_water - 1)?.passed() {
-            return Ok(high_water);
+        let below = self.quiet(high_water - 1)?;
+        if !below.passed() {
+            return Ok(found);
         }
         // It passes below its high-water mark (it reacts to failing
         // allocations): bisect between what fails and what passes.
-        let (mut failing_below, mut passing) = (fails_below, high_water - 1);
-        while failing_below < passing {
-            let middle = failing_below + (passing - failing_below) / 2;
-            if self.quiet(middle)?.passed() {
-                passing = middle;
+        let (mut failing_below, mut passing) = (fails_below, (high_water - 1, below.stats.at_high_water));
+        while failing_below < passing.0 {
+            let middle = failing_below + (passing.0 - failing_below) / 2;
+            let trial = self.quiet(middle)?;
+            if trial.passed() {
+                passing = (middle, trial.stats.at_high_water);
             } else {
                 failing_below = middle + 1;
             }
@@ -176,7 +219,7 @@ fn minimum<R: Outcome>(
     trials: &mut Trials<'_, R>,
     high_water: usize,
     limit: usize,
-) -> Result<usize, Verdict> {
+) -> Result<(usize, Breakdown), Verdict> {
     trials.smallest_passing(high_water, limit, 0)
 }
 
@@ -188,7 +231,7 @@ fn needed<R: Outcome>(
     limit: usize,
     first_failure: Option<BudgetExceeded>,
     max_bytes: usize,
-) -> Result<Option<usize>, Verdict> {
+) -> Result<Option<(usize, Breakdown)>, Verdict> {
     let at_least = first_failure
         .map(|failure| failure.used.saturating_add(failure.layout.size()))
         .unwrap_or(0);
@@ -255,6 +298,10 @@ mod tests {
         search: true,
         max_bytes: 1 << 20,
         verify: false,
+        sites: crate::settings::Sites {
+            shown: Some(0),
+            asked: false,
+        },
     };
 
     fn fixed<R: Outcome>(

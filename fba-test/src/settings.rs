@@ -20,6 +20,30 @@ pub(crate) struct Settings {
     /// `FBA_VERIFY`: prove global-mode minimums by real failure in child
     /// processes (default off).
     pub(crate) verify: bool,
+    /// `FBA_SITES`: how many allocation sites to show.
+    pub(crate) sites: Sites,
+}
+
+/// `FBA_SITES`: how many allocation sites at the high-water mark a test
+/// shows, found in one diagnostic trial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Sites {
+    /// How many (`None`: all); 0 turns the diagnostic trial off.
+    pub(crate) shown: Option<usize>,
+    /// Whether `FBA_SITES` was set: then passing tests show them too, not
+    /// only failing ones.
+    pub(crate) asked: bool,
+}
+
+/// How many sites a failure shows when `FBA_SITES` is not set.
+pub(crate) const DEFAULT_SITES: usize = 5;
+
+impl Sites {
+    /// Whether a test with this verdict (`failed`: over budget) runs the
+    /// diagnostic trial.
+    pub(crate) fn wanted(&self, failed: bool) -> bool {
+        self.shown != Some(0) && (failed || self.asked)
+    }
 }
 
 impl Default for Settings {
@@ -28,6 +52,10 @@ impl Default for Settings {
             search: true,
             max_bytes: DEFAULT_MAX_BYTES,
             verify: false,
+            sites: Sites {
+                shown: Some(DEFAULT_SITES),
+                asked: false,
+            },
         }
     }
 }
@@ -54,6 +82,7 @@ const SEARCH_ACCEPTS: &str =
     "write 0 or false to turn the search for the minimum off, 1 or true to turn it on";
 const VERIFY_ACCEPTS: &str = "write 1 or true to prove global-mode minimums by real failure in child processes, 0 or false not to";
 const BYTES_ACCEPTS: &str = "write a positive number of bytes, optionally with a K, M or G suffix (powers of 1024), e.g. 1G";
+const SITES_ACCEPTS: &str = "write how many allocation sites to show, a number such as 5 (0 turns the diagnostic trial off), or all";
 
 impl Settings {
     /// The settings from the environment, read once per process.
@@ -77,6 +106,17 @@ impl Settings {
         }
         if let Some(value) = lookup("FBA_MAX_BYTES") {
             settings.max_bytes = parse_bytes("FBA_MAX_BYTES", &value)?;
+        }
+        if let Some(value) = lookup("FBA_SITES") {
+            let shown = match value.trim().to_ascii_lowercase().as_str() {
+                "all" => None,
+                number => Some(number.parse::<usize>().map_err(|_| SettingsError {
+                    variable: "FBA_SITES",
+                    value: value.clone(),
+                    accepted: SITES_ACCEPTS,
+                })?),
+            };
+            settings.sites = Sites { shown, asked: true };
         }
         Ok(settings)
     }
@@ -239,14 +279,14 @@ mod tests {
 
     #[test]
     fn defaults_search_on_and_one_gib() {
+        assert_eq!(settings(&[]), Ok(Settings::default()));
+        let defaults = Settings::default();
         assert_eq!(
-            settings(&[]),
-            Ok(Settings {
-                search: true,
-                max_bytes: 1 << 30,
-                verify: false
-            })
+            (defaults.search, defaults.max_bytes, defaults.verify),
+            (true, 1 << 30, false)
         );
+        assert_eq!(defaults.sites.shown, Some(5));
+        assert!(defaults.sites.wanted(true) && !defaults.sites.wanted(false));
     }
 
     #[test]
@@ -319,6 +359,22 @@ mod tests {
             "{error}"
         );
         assert!(reporting(&[("FBA_REPORT", " ")]).is_err());
+    }
+
+    #[test]
+    fn sites_take_a_count_or_all_and_say_what_is_accepted() {
+        let sites = |value| settings(&[("FBA_SITES", value)]).map(|s| s.sites);
+        assert_eq!(sites("3").map(|s| s.shown), Ok(Some(3)));
+        assert_eq!(sites(" ALL ").map(|s| s.shown), Ok(None));
+        let off = sites("0").unwrap();
+        assert!(!off.wanted(true) && !off.wanted(false));
+        let asked = sites("2").unwrap();
+        assert!(asked.wanted(false), "set, it shows passing tests' sites too");
+        assert_eq!(
+            sites("many").unwrap_err().to_string(),
+            "FBA_SITES=\"many\" is not understood: write how many allocation sites to show, a number such as 5 \
+             (0 turns the diagnostic trial off), or all"
+        );
     }
 
     #[test]

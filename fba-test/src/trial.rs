@@ -11,6 +11,7 @@ use fba_core::{
 use crate::buffer::{BufferUnavailable, TrialBuffer};
 use crate::outcome::Outcome;
 use crate::quiet::{self, Printing};
+use crate::sites::Recorder;
 
 /// What one run of the body did.
 pub(crate) struct Trial<R> {
@@ -68,14 +69,33 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Runs trials of a body that takes a [`FixedBufferAllocator`].
-pub(crate) fn fixed<R>(
-    mut body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
-) -> impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable> {
+/// A body's trials: `trial(capacity, printing, recorder)` runs the body once
+/// on a fresh allocator of `capacity` bytes, with its panics printed as
+/// `printing` says, watched by `recorder` in the diagnostic trial.
+pub(crate) trait Trials<R>:
+    FnMut(usize, Printing, Option<&Recorder>) -> Result<Trial<R>, BufferUnavailable>
+{
+}
+
+impl<R, F> Trials<R> for F where
+    F: FnMut(usize, Printing, Option<&Recorder>) -> Result<Trial<R>, BufferUnavailable>
+{
+}
+
+/// Runs trials of a body that takes a [`FixedBufferAllocator`]: the body
+/// once, on a fresh allocator of `capacity` bytes, with its panics printed
+/// as `printing` says, and watched by `recorder` (the diagnostic trial).
+pub(crate) fn fixed<R>(mut body: impl FnMut(&FixedBufferAllocator<'_>) -> R) -> impl Trials<R> {
     let mut buffer = TrialBuffer::default();
-    move |capacity, printing| {
-        let alloc = FixedBufferAllocator::new(buffer.bytes(capacity)?);
+    move |capacity, printing, recorder| {
+        let bytes = buffer.bytes(capacity)?;
+        let base = bytes.as_ptr().addr();
+        let mut alloc = FixedBufferAllocator::new(bytes);
         alloc.set_exhaustion(Exhaustion::Panic);
+        if let Some(recorder) = recorder {
+            recorder.start(base);
+            alloc.set_observer(Some(recorder));
+        }
         let result = caught(printing, || body(&alloc));
         Ok(Trial {
             result,
@@ -85,14 +105,21 @@ pub(crate) fn fixed<R>(
     }
 }
 
-/// Runs trials of a body that takes a [`ThreadSafeFixedBufferAllocator`].
+/// Runs trials of a body that takes a [`ThreadSafeFixedBufferAllocator`],
+/// as [`fixed`] does.
 pub(crate) fn thread_safe<R>(
     mut body: impl FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
-) -> impl FnMut(usize, Printing) -> Result<Trial<R>, BufferUnavailable> {
+) -> impl Trials<R> {
     let mut buffer = TrialBuffer::default();
-    move |capacity, printing| {
-        let alloc = ThreadSafeFixedBufferAllocator::new(buffer.bytes(capacity)?);
+    move |capacity, printing, recorder| {
+        let bytes = buffer.bytes(capacity)?;
+        let base = bytes.as_ptr().addr();
+        let mut alloc = ThreadSafeFixedBufferAllocator::new(bytes);
         alloc.set_exhaustion(Exhaustion::Panic);
+        if let Some(recorder) = recorder {
+            recorder.start(base);
+            alloc.set_observer(Some(recorder));
+        }
         let result = caught(printing, || body(&alloc));
         Ok(Trial {
             result,

@@ -6,5 +6,6 @@ mod harness;
 mod memory_budget;
 mod nested;
 mod real_code;
+mod sites;
 mod ui;
 mod update;

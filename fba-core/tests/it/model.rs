@@ -1,15 +1,19 @@
 //! A model-based property test: random sequences of allocate, deallocate,
-//! grow, shrink and reset run against each allocator and against a plain
-//! reference model of Zig's rules. After every step: the predicted addresses
-//! and statistics match, no two live blocks overlap, every block is inside
-//! the buffer and aligned, and every block still holds what was written.
+//! grow, shrink and reset run against each allocator, observed and not, and
+//! against a plain reference model of Zig's rules. After every step: the
+//! predicted addresses and statistics (the breakdown of the high-water mark
+//! included) match, no two live blocks overlap, every block is inside the
+//! buffer and aligned, every block still holds what was written, and an
+//! observer has been told of exactly the live blocks.
 
 use core::alloc::Layout;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use allocator_api2::alloc::Allocator;
-use fba_core::{FixedBufferAllocator, Stats, ThreadSafeFixedBufferAllocator};
+use fba_core::{Breakdown, FixedBufferAllocator, Observer, Stats, ThreadSafeFixedBufferAllocator};
 use proptest::prelude::*;
 
 use crate::subject::{Aligned, Subject};
@@ -75,8 +79,13 @@ struct Model {
     allocations: usize,
     deallocations: usize,
     failed: usize,
-    /// Bytes below `end` in no live block.
-    lost: usize,
+    /// Bytes below `end` in no live block: padding, and freed bytes that
+    /// `end` could not move back over.
+    padding: usize,
+    freed: usize,
+    /// The largest `end` so far, and the bytes when it was first reached.
+    peak_end: usize,
+    peak: Breakdown,
     released: usize,
 }
 
@@ -90,8 +99,25 @@ impl Model {
             allocations: 0,
             deallocations: 0,
             failed: 0,
-            lost: 0,
+            padding: 0,
+            freed: 0,
+            peak_end: base,
+            peak: Breakdown::default(),
             released: 0,
+        }
+    }
+
+    /// `end` has moved forward: a new high-water mark is recorded with what
+    /// the bytes are at this moment.
+    fn moved_forward(&mut self) {
+        if self.end > self.peak_end {
+            self.peak_end = self.end;
+            let used = self.end - self.base;
+            self.peak = Breakdown {
+                live_bytes: used - self.padding - self.freed,
+                freed_bytes: self.freed,
+                padding_bytes: self.padding,
+            };
         }
     }
 
@@ -104,9 +130,10 @@ impl Model {
             self.failed += 1;
             return None;
         }
-        self.lost += start - self.end;
+        self.padding += start - self.end;
         self.end = start + size;
         self.allocations += 1;
+        self.moved_forward();
         Some(start)
     }
 
@@ -119,7 +146,7 @@ impl Model {
             self.high_water = self.high_water.max(self.end);
             self.end = addr;
         } else {
-            self.lost += size;
+            self.freed += size;
         }
     }
 
@@ -132,6 +159,7 @@ impl Model {
             if old.addr + old.size == self.end {
                 if self.end + extra <= self.limit {
                     self.end += extra;
+                    self.moved_forward();
                     return Some(old.addr);
                 }
             } else if extra == 0 {
@@ -158,7 +186,7 @@ impl Model {
             self.high_water = self.high_water.max(self.end);
             self.end -= freed;
         } else {
-            self.lost += freed;
+            self.freed += freed;
         }
         Some(old.addr)
     }
@@ -166,7 +194,8 @@ impl Model {
     fn reset(&mut self) {
         self.high_water = self.high_water.max(self.end);
         self.end = self.base;
-        self.lost = 0;
+        self.padding = 0;
+        self.freed = 0;
         self.released = self.allocations - self.deallocations;
     }
 
@@ -180,8 +209,44 @@ impl Model {
             deallocations: self.deallocations,
             failed_allocations: self.failed,
             live_allocations: self.allocations - self.deallocations - self.released,
-            live_bytes: used - self.lost,
+            live_bytes: used - self.padding - self.freed,
+            at_high_water: self.peak,
         }
+    }
+}
+
+/// What an observer was told: the live blocks (address to size) and the
+/// bytes in use after the last change.
+#[derive(Default)]
+struct Told {
+    live: Mutex<(BTreeMap<usize, usize>, usize)>,
+}
+
+impl Observer for Told {
+    fn allocated(&self, block: NonNull<u8>, layout: Layout, used: usize) {
+        let mut live = self.live.lock().unwrap();
+        assert!(
+            live.0
+                .insert(block.as_ptr().addr(), layout.size())
+                .is_none()
+        );
+        live.1 = used;
+    }
+    fn freed(&self, block: NonNull<u8>, layout: Layout, used: usize) {
+        let mut live = self.live.lock().unwrap();
+        assert_eq!(live.0.remove(&block.as_ptr().addr()), Some(layout.size()));
+        live.1 = used;
+    }
+    fn resized(&self, block: NonNull<u8>, old: Layout, new: Layout, used: usize) {
+        let mut live = self.live.lock().unwrap();
+        assert_eq!(
+            live.0.insert(block.as_ptr().addr(), new.size()),
+            Some(old.size())
+        );
+        live.1 = used;
+    }
+    fn reset(&self) {
+        self.live.lock().unwrap().0.clear();
     }
 }
 
@@ -211,13 +276,18 @@ fn check_invariants(blocks: &[Block], model: &Model) -> Result<(), TestCaseError
     Ok(())
 }
 
+/// Runs `ops` on `S` over `buffer`, watched by `told` if it is given.
 fn run<'b, S: Subject<'b>>(
     buffer: &'b mut [MaybeUninit<u8>],
     ops: &[Op],
+    told: Option<&'b Told>,
 ) -> Result<(), TestCaseError> {
     let base = buffer.as_ptr().addr();
     let capacity = buffer.len();
     let mut subject = S::create(buffer);
+    if let Some(told) = told {
+        subject.observe(told);
+    }
     let mut model = Model::new(base, capacity);
     let mut blocks: Vec<(Block, NonNull<u8>)> = Vec::new();
     let mut next_fill = 0u8;
@@ -340,6 +410,23 @@ fn run<'b, S: Subject<'b>>(
             );
         }
         prop_assert_eq!(subject.stats(), model.stats(), "{} after {:?}", S::NAME, op);
+        if let Some(told) = told {
+            let told = told.live.lock().unwrap();
+            let live: BTreeMap<usize, usize> = plain
+                .iter()
+                .filter(|block| block.size > 0)
+                .map(|block| (block.addr, block.size))
+                .collect();
+            prop_assert_eq!(&told.0, &live, "the observer's blocks after {:?}", op);
+            if !live.is_empty() {
+                prop_assert_eq!(
+                    told.1,
+                    model.end - model.base,
+                    "bytes in use after {:?}",
+                    op
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -363,12 +450,32 @@ proptest! {
     #[test]
     fn fixed_buffer_allocator_follows_the_model(skew in 0..16usize, ops in ops()) {
         let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
-        run::<FixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops)?;
+        run::<FixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops, None)?;
     }
 
     #[test]
     fn thread_safe_fixed_buffer_allocator_follows_the_model(skew in 0..16usize, ops in ops()) {
         let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
-        run::<ThreadSafeFixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops)?;
+        run::<ThreadSafeFixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops, None)?;
+    }
+
+    #[test]
+    fn an_observed_fixed_buffer_allocator_follows_the_model_and_tells_every_block(
+        skew in 0..16usize,
+        ops in ops(),
+    ) {
+        let told = Told::default();
+        let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
+        run::<FixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops, Some(&told))?;
+    }
+
+    #[test]
+    fn an_observed_thread_safe_fixed_buffer_allocator_follows_the_model_and_tells_every_block(
+        skew in 0..16usize,
+        ops in ops(),
+    ) {
+        let told = Told::default();
+        let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
+        run::<ThreadSafeFixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops, Some(&told))?;
     }
 }

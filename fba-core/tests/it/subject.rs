@@ -3,7 +3,7 @@
 use core::mem::MaybeUninit;
 
 use allocator_api2::alloc::Allocator;
-use fba_core::{FixedBufferAllocator, Stats, ThreadSafeFixedBufferAllocator};
+use fba_core::{FixedBufferAllocator, Observer, Stats, ThreadSafeFixedBufferAllocator};
 
 /// An allocator under test.
 pub(crate) trait Subject<'buf>: Sized {
@@ -13,6 +13,7 @@ pub(crate) trait Subject<'buf>: Sized {
     fn stats(&self) -> Stats;
     fn reset(&mut self);
     fn owns(&self, ptr: *const u8) -> bool;
+    fn observe(&mut self, observer: &'buf dyn Observer);
 }
 
 impl<'buf> Subject<'buf> for FixedBufferAllocator<'buf> {
@@ -32,6 +33,9 @@ impl<'buf> Subject<'buf> for FixedBufferAllocator<'buf> {
     fn owns(&self, ptr: *const u8) -> bool {
         self.owns(ptr)
     }
+    fn observe(&mut self, observer: &'buf dyn Observer) {
+        self.set_observer(Some(observer));
+    }
 }
 
 impl<'buf> Subject<'buf> for ThreadSafeFixedBufferAllocator<'buf> {
@@ -50,6 +54,9 @@ impl<'buf> Subject<'buf> for ThreadSafeFixedBufferAllocator<'buf> {
     }
     fn owns(&self, ptr: *const u8) -> bool {
         self.owns(ptr)
+    }
+    fn observe(&mut self, observer: &'buf dyn Observer) {
+        self.set_observer(Some(observer));
     }
 }
 

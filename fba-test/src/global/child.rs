@@ -8,7 +8,7 @@
 use std::process::{Command, Output};
 
 use super::observed::Observed;
-use super::region;
+use super::region::{self, Tracking};
 use super::scope;
 use crate::outcome::Outcome;
 use crate::quiet::Printing;
@@ -26,8 +26,9 @@ pub(crate) enum Role {
     /// warm-up run outside it unless the test measures its first run.
     Verify { capacity: usize, warm_up: bool },
     /// Run the body twice, the first run of the process and the one after
-    /// it, and report both on one line.
-    Measure,
+    /// it, and report both on one line; with `sites`, record where the
+    /// bytes of the first run's high-water mark were allocated.
+    Measure { sites: bool },
 }
 
 impl Role {
@@ -37,7 +38,8 @@ impl Role {
                 "verify {capacity} {}",
                 if warm_up { "warm" } else { "cold" }
             ),
-            Role::Measure => "measure".to_owned(),
+            Role::Measure { sites: false } => "measure".to_owned(),
+            Role::Measure { sites: true } => "measure sites".to_owned(),
         }
     }
 }
@@ -52,12 +54,13 @@ fn parse_role(value: &str) -> Result<Role, String> {
     let malformed = || {
         format!(
             "{ROLE_VARIABLE}={value:?} is not understood: it is set by fba for the child processes it runs, \
-             as `measure` or `verify <bytes> warm|cold`; unset it"
+             as `measure`, `measure sites` or `verify <bytes> warm|cold`; unset it"
         )
     };
     let words: Vec<&str> = value.split_whitespace().collect();
     match words.as_slice() {
-        ["measure"] => Ok(Role::Measure),
+        ["measure"] => Ok(Role::Measure { sites: false }),
+        ["measure", "sites"] => Ok(Role::Measure { sites: true }),
         ["verify", capacity, warmth @ ("warm" | "cold")] => {
             let capacity = match *capacity {
                 "0" => 0,
@@ -84,7 +87,7 @@ pub(crate) fn act<R: Outcome>(
     match role {
         Role::Verify { capacity, warm_up } => {
             if warm_up {
-                let region = region::claim(max_bytes, usize::MAX, false, false)
+                let region = region::claim(max_bytes, usize::MAX, false, Tracking::Nothing)
                     .map_err(|error| error.to_string())?;
                 {
                     let _in_budget = scope::set(region);
@@ -92,7 +95,7 @@ pub(crate) fn act<R: Outcome>(
                 }
                 region.finish();
             }
-            let region = region::claim(capacity, usize::MAX, true, false)
+            let region = region::claim(capacity, usize::MAX, true, Tracking::Nothing)
                 .map_err(|error| error.to_string())?;
             let returned = {
                 let _in_budget = scope::set(region);
@@ -101,12 +104,12 @@ pub(crate) fn act<R: Outcome>(
             region.finish();
             Ok(returned)
         }
-        Role::Measure => {
+        Role::Measure { sites } => {
             let (first, result) =
-                super::observed::observe(&mut body, limit, max_bytes, Printing::Trial)
+                super::observed::observe(&mut body, limit, max_bytes, Printing::Trial, sites)
                     .map_err(|error| error.to_string())?;
             let (second, _) =
-                super::observed::observe(&mut body, limit, max_bytes, Printing::Quiet)
+                super::observed::observe(&mut body, limit, max_bytes, Printing::Quiet, false)
                     .map_err(|error| error.to_string())?;
             let line = scope::suspended(|| serde_json::to_string(&(first, second)))
                 .map_err(|error| error.to_string())?;
@@ -151,9 +154,9 @@ fn output_text(output: &Output) -> String {
 }
 
 /// The first and the second run of the test `name` in a fresh process.
-pub(crate) fn measure(name: &str) -> Result<(Observed, Observed), String> {
+pub(crate) fn measure(name: &str, sites: bool) -> Result<(Observed, Observed), String> {
     scope::suspended(|| {
-        let output = spawn(name, Role::Measure)?;
+        let output = spawn(name, Role::Measure { sites })?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         // The line may follow libtest's `test <name> ... ` on the same line.
         let line = stdout
@@ -233,7 +236,8 @@ mod tests {
     #[test]
     fn roles_round_trip_through_the_environment() {
         for role in [
-            Role::Measure,
+            Role::Measure { sites: false },
+            Role::Measure { sites: true },
             Role::Verify {
                 capacity: 4096,
                 warm_up: true,

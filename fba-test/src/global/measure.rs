@@ -123,7 +123,31 @@ pub(crate) fn measure<R: Outcome>(
         }
     };
     judge(&plan, &runs, &mut measurement);
+    diagnose(&plan, &mut body, &mut measurement);
     (measurement, Some(result))
+}
+
+/// The diagnostic run, where it is wanted (a body over its budget, or
+/// `FBA_SITES` set): where the bytes of the high-water mark were allocated,
+/// in a fresh process when measured cold.
+fn diagnose<R: Outcome>(plan: &Plan<'_>, body: &mut impl FnMut() -> R, measurement: &mut Measurement) {
+    let over = measurement.verdict == Verdict::OverBudget;
+    if !(over || measurement.verdict == Verdict::Passed) || !plan.settings.sites.wanted(over) {
+        return;
+    }
+    let observed = match (plan.cold, plan.name) {
+        (true, Some(name)) => {
+            measurement.trials += 2;
+            child::measure(name, true).map(|(first, _)| first).ok()
+        }
+        _ => {
+            measurement.trials += 1;
+            observed::observe(body, plan.limit, plan.settings.max_bytes, Printing::Quiet, true)
+                .ok()
+                .map(|(observed, _)| observed)
+        }
+    };
+    measurement.sites = observed.and_then(|observed| observed.sites);
 }
 
 /// A measuring run, and the blocks it left alive that are not one-time
@@ -161,7 +185,7 @@ fn observe<R: Outcome>(
     body: &mut impl FnMut() -> R,
     printing: Printing,
 ) -> Result<(Observed, thread::Result<R>), Verdict> {
-    observed::observe(body, plan.limit, plan.settings.max_bytes, printing)
+    observed::observe(body, plan.limit, plan.settings.max_bytes, printing, false)
         .map_err(|error| unusable(error.to_string()))
 }
 
@@ -202,7 +226,7 @@ fn first_runs(
     };
     let mut runs = Vec::with_capacity(plan.runs);
     for _ in 0..plan.runs.max(1) {
-        let (first, second) = child::measure(name).map_err(unusable)?;
+        let (first, second) = child::measure(name, false).map_err(unusable)?;
         measurement.trials += 2;
         record(measurement, &first);
         usable(&first, Some("a fresh process"))?;
@@ -271,6 +295,7 @@ fn judge(plan: &Plan<'_>, runs: &[MeasuringRun], measurement: &mut Measurement) 
 /// Copies what `run` measured into the measurement.
 fn record(measurement: &mut Measurement, run: &Observed) {
     measurement.stats = run.stats;
+    measurement.breakdown = run.stats.at_high_water;
     measurement.high_water_mark = run.high_water_mark();
     measurement.lowest_high_water_mark = run.high_water_mark();
     measurement.first_failure = run.over_limit(measurement.limit);

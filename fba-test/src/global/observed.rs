@@ -4,15 +4,15 @@
 
 use std::alloc::Layout;
 
-use fba_core::{BudgetExceeded, Stats};
+use fba_core::{Breakdown, BudgetExceeded, Stats};
 use serde::{Deserialize, Serialize};
 
 use std::thread;
 
 use super::escapes::Escapes;
-use super::region::{self, ClaimError, Snapshot};
+use super::region::{self, ClaimError, Snapshot, Tracking};
 use super::scope;
-use crate::measurement::Blocks;
+use crate::measurement::{Blocks, Sites};
 use crate::outcome::Outcome;
 use crate::quiet::Printing;
 
@@ -45,24 +45,37 @@ pub(crate) struct Observed {
     pub(crate) left_alive_complete: bool,
     /// Why the body failed, if it did.
     pub(crate) failure: Option<String>,
+    /// Where the bytes of the high-water mark were allocated (a diagnostic
+    /// run).
+    pub(crate) sites: Option<Sites>,
 }
 
 /// Runs `body` once in a tracked region of `max_bytes`, judged against
-/// `limit`, with its panics printed as `printing` says.
+/// `limit`, with its panics printed as `printing` says; with `sites`, the
+/// diagnostic run that records where the bytes of its high-water mark were
+/// allocated.
 pub(crate) fn observe<R: Outcome>(
     body: &mut impl FnMut() -> R,
     limit: usize,
     max_bytes: usize,
     printing: Printing,
+    sites: bool,
 ) -> Result<(Observed, thread::Result<R>), ClaimError> {
-    let region = region::claim(max_bytes, limit, false, true)?;
+    let tracking = if sites {
+        Tracking::EscapesAndSites
+    } else {
+        Tracking::Escapes
+    };
+    let region = region::claim(max_bytes, limit, false, tracking)?;
     let result = {
         let _in_budget = scope::set(region);
         crate::trial::caught(printing, &mut *body)
     };
-    let (snapshot, escapes) = region.finish();
+    let (snapshot, escapes, record) = region.finish();
     let failure = crate::trial::failure(&result);
-    Ok((Observed::new(snapshot, escapes, failure), result))
+    let mut observed = Observed::new(snapshot, escapes, failure);
+    observed.sites = record.map(|record| crate::sites::sites(record, observed.high_water_mark()));
+    Ok((observed, result))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -76,6 +89,16 @@ struct StatsDef {
     failed_allocations: usize,
     live_allocations: usize,
     live_bytes: usize,
+    #[serde(with = "BreakdownDef")]
+    at_high_water: Breakdown,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Breakdown")]
+struct BreakdownDef {
+    live_bytes: usize,
+    freed_bytes: usize,
+    padding_bytes: usize,
 }
 
 impl Observed {
@@ -111,6 +134,7 @@ impl Observed {
             left_alive,
             left_alive_complete,
             failure,
+            sites: None,
         }
     }
 

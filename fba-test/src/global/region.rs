@@ -21,6 +21,7 @@ use fba_core::{BudgetExceeded, Stats, ThreadSafeFixedBufferAllocator};
 
 use super::escapes::{Escapes, Log};
 use crate::buffer::{BUFFER_ALIGNMENT, BufferUnavailable};
+use crate::sites::{Record, Recorder};
 
 /// How many budgets (running, or ended with escaped blocks still alive) the
 /// process can have at once.
@@ -72,6 +73,20 @@ pub(crate) struct Region {
     limit: AtomicUsize,
     over_limit: OverLimit,
     pub(super) log: Log,
+    /// The diagnostic run's record of every block with its stack, told by
+    /// the region's allocator (its observer) while started.
+    recorder: Recorder,
+}
+
+/// What a region records besides its statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tracking {
+    /// Nothing (the verification child).
+    Nothing,
+    /// Every allocation and free, to name the blocks left alive.
+    Escapes,
+    /// That, and the stack of every block, for its allocation site.
+    EscapesAndSites,
 }
 
 // SAFETY: every field is atomic except `allocator`, which is written only
@@ -190,6 +205,7 @@ impl Region {
             limit: AtomicUsize::new(usize::MAX),
             over_limit: OverLimit::empty(),
             log: Log::empty(),
+            recorder: Recorder::new(),
         }
     }
 
@@ -286,9 +302,10 @@ impl Region {
     }
 
     /// Ends the budget: waits for threads still inside it, reads what was
-    /// measured (and, in a tracked trial, which blocks escaped),
-    /// and releases the region unless blocks escaped.
-    pub(super) fn finish(&'static self) -> (Snapshot, Option<Escapes>) {
+    /// measured (in a tracked trial, which blocks escaped, and where its
+    /// blocks were allocated), and releases the region unless blocks
+    /// escaped.
+    pub(super) fn finish(&'static self) -> (Snapshot, Option<Escapes>, Option<Record>) {
         self.ended.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + LEAVE_TIMEOUT;
         let mut abandoned = false;
@@ -321,11 +338,13 @@ impl Region {
                 }
             }
         });
+        let record = self.recorder.take();
+        let record = (!record.is_empty()).then_some(record);
         // A region a thread may still allocate from is never released.
         if !abandoned && self.live.fetch_or(ENDED, Ordering::AcqRel) == 0 {
             self.release();
         }
-        (snapshot, escapes)
+        (snapshot, escapes, record)
     }
 
     /// Unpublishes the region and gives its memory back. Runs exactly once
@@ -376,7 +395,7 @@ pub(super) fn claim(
     capacity: usize,
     limit: usize,
     hard: bool,
-    tracked: bool,
+    tracking: Tracking,
 ) -> Result<&'static Region, ClaimError> {
     let memory = take_memory(capacity).map_err(ClaimError::Memory)?;
     let Some((index, region)) = REGIONS.iter().enumerate().find(|(_, region)| {
@@ -398,6 +417,10 @@ pub(super) fn claim(
             region.allocator.get(),
             ThreadSafeFixedBufferAllocator::new(bytes),
         );
+        if tracking == Tracking::EscapesAndSites {
+            region.recorder.start(memory.as_ptr().addr());
+            (*region.allocator.get()).set_observer(Some(&region.recorder));
+        }
     }
     // A stale `BudgetScope` of this slot's previous budget fails `accepts`
     // from here on (new generation), and until the end of the setup the slot
@@ -414,7 +437,7 @@ pub(super) fn claim(
     region.largest.store(0, Ordering::Relaxed);
     region.limit.store(limit, Ordering::Relaxed);
     region.over_limit.reset();
-    if tracked {
+    if tracking != Tracking::Nothing {
         region.log.start();
     }
     let start = memory.as_ptr().addr();

@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 
 use super::allocator::GlobalBudget;
-use super::region::{self, Region};
+use super::region::{self, Region, Tracking};
 use super::scope::{self, BudgetScope};
 
 const CAPACITY: usize = 64 * 1024;
@@ -22,7 +22,7 @@ fn layout(size: usize, align: usize) -> Layout {
 }
 
 fn claim() -> &'static Region {
-    region::claim(CAPACITY, 4096, false, false).unwrap()
+    region::claim(CAPACITY, 4096, false, Tracking::Nothing).unwrap()
 }
 
 fn in_region(region: &Region, block: *mut u8) -> bool {
@@ -66,7 +66,7 @@ fn global_inside_a_budget_blocks_come_from_the_region_and_rewind() {
         BUDGET.dealloc(b, layout(8, 8));
         BUDGET.dealloc(a, layout(100, 1));
     }
-    let (snapshot, _) = region.finish();
+    let (snapshot, ..) = region.finish();
     // Freeing `b` rewinds to its start; its padding stays, so `a` no longer
     // ends at the end and its free reclaims nothing (Zig's rules).
     assert_eq!(
@@ -98,7 +98,7 @@ fn global_a_block_from_before_the_budget_grown_inside_it_moves_into_it() {
         assert_eq!(std::slice::from_raw_parts(moved, 16), &[7; 16]);
         // Freed after the budget: it goes back to the region.
         let generation = region.generation();
-        let (snapshot, _) = region.finish();
+        let (snapshot, ..) = region.finish();
         assert_eq!(snapshot.stats.live_allocations, 1);
         assert!(!released(region, generation, moved.addr()));
         BUDGET.dealloc(moved, layout(64, 8));
@@ -142,7 +142,7 @@ fn global_a_block_freed_on_another_thread_goes_back_to_its_region() {
     })
     .join()
     .unwrap();
-    let (snapshot, _) = region.finish();
+    let (snapshot, ..) = region.finish();
     assert_eq!(
         (
             snapshot.stats.live_allocations,
@@ -196,7 +196,7 @@ fn global_an_ended_budget_cannot_be_entered() {
 
 #[test]
 fn global_escaped_blocks_keep_the_region_until_freed_and_are_named_when_tracked() {
-    let region = region::claim(CAPACITY, 4096, false, true).unwrap();
+    let region = region::claim(CAPACITY, 4096, false, Tracking::Escapes).unwrap();
     let (kept, freed) = {
         let _in = scope::set(region);
         // SAFETY: freed below with their layouts.
@@ -204,7 +204,7 @@ fn global_escaped_blocks_keep_the_region_until_freed_and_are_named_when_tracked(
     };
     // SAFETY: as above.
     unsafe { BUDGET.dealloc(freed, layout(8, 4)) };
-    let (snapshot, escapes) = region.finish();
+    let (snapshot, escapes, _) = region.finish();
     assert_eq!(
         (snapshot.stats.live_allocations, snapshot.stats.live_bytes),
         (1, 24)
@@ -229,14 +229,14 @@ fn global_escaped_blocks_keep_the_region_until_freed_and_are_named_when_tracked(
 
 #[test]
 fn global_allocations_past_the_region_spill_to_the_wrapped_allocator() {
-    let region = region::claim(1024, 512, false, false).unwrap();
+    let region = region::claim(1024, 512, false, Tracking::Nothing).unwrap();
     // SAFETY: freed below with its layout.
     let spilled = unsafe {
         let _in = scope::set(region);
         BUDGET.alloc(layout(2048, 8))
     };
     assert!(region::owner(spilled.addr()).is_none());
-    let (snapshot, _) = region.finish();
+    let (snapshot, ..) = region.finish();
     assert!(snapshot.spilled);
     // SAFETY: as above.
     unsafe { BUDGET.dealloc(spilled, layout(2048, 8)) };
@@ -244,7 +244,7 @@ fn global_allocations_past_the_region_spill_to_the_wrapped_allocator() {
 
 #[test]
 fn global_the_first_allocation_past_the_limit_is_recorded() {
-    let region = region::claim(CAPACITY, 100, false, false).unwrap();
+    let region = region::claim(CAPACITY, 100, false, Tracking::Nothing).unwrap();
     // SAFETY: freed below with their layouts.
     unsafe {
         let _in = scope::set(region);
@@ -253,7 +253,7 @@ fn global_the_first_allocation_past_the_limit_is_recorded() {
         BUDGET.dealloc(b, layout(64, 8));
         BUDGET.dealloc(a, layout(64, 8));
     }
-    let (snapshot, _) = region.finish();
+    let (snapshot, ..) = region.finish();
     let over = snapshot.over_limit.unwrap();
     assert_eq!(
         (over.layout, over.used, over.capacity),
@@ -277,7 +277,7 @@ fn global_a_budget_wrapping_another_only_forwards_through_it() {
         NESTED.dealloc(inside, layout(16, 8));
         NESTED.dealloc(outside, layout(16, 8));
     }
-    let (snapshot, _) = region.finish();
+    let (snapshot, ..) = region.finish();
     assert_eq!(
         (snapshot.stats.allocations, snapshot.stats.live_allocations),
         (1, 0)

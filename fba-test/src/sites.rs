@@ -1,0 +1,538 @@
+//! Where the bytes go. One diagnostic run of a body records every block with
+//! the stack that allocated it (a [`Recorder`], which the allocator tells of
+//! its blocks as an fba-core `Observer`); the record is then replayed to the
+//! moment the high-water mark was first reached, and the blocks live then,
+//! and those freed but not reclaimed, are grouped by the place in the user's
+//! code that allocated them. Stacks are captured unresolved and resolved
+//! once per distinct stack, after the run; measuring trials record nothing.
+
+use std::alloc::Layout;
+use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use backtrace::Backtrace;
+use fba_core::Observer;
+
+use crate::global;
+use crate::measurement::{AllocationSite, Frame, Sites};
+
+/// The most blocks of one run whose stacks are captured; past that, blocks
+/// are counted without a place.
+const MAX_STACKS: usize = 100_000;
+/// The most frames a site's stack keeps.
+const MAX_FRAMES: usize = 64;
+
+/// What happened to a block, with offsets from the buffer's start.
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    Allocated {
+        offset: usize,
+        size: usize,
+        stack: Option<usize>,
+    },
+    Freed {
+        offset: usize,
+    },
+    Resized {
+        offset: usize,
+        old: usize,
+        new: usize,
+    },
+    Reset,
+}
+
+/// What a run did, in order, each event with the bytes in use after it.
+#[derive(Default)]
+pub(crate) struct Record {
+    events: Vec<(Event, usize)>,
+    stacks: Vec<Backtrace>,
+}
+
+impl Record {
+    /// Whether nothing was recorded (the recorder was not started).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}
+
+/// Told of every block of the allocator it observes, while started.
+pub(crate) struct Recorder {
+    /// The buffer's start: events keep offsets from it.
+    base: AtomicUsize,
+    started: AtomicBool,
+    record: Mutex<Record>,
+}
+
+impl Recorder {
+    pub(crate) const fn new() -> Recorder {
+        Recorder {
+            base: AtomicUsize::new(0),
+            started: AtomicBool::new(false),
+            record: Mutex::new(Record {
+                events: Vec::new(),
+                stacks: Vec::new(),
+            }),
+        }
+    }
+
+    /// Starts recording the blocks of a buffer that starts at `base`.
+    pub(crate) fn start(&self, base: usize) {
+        drop(self.take());
+        self.base.store(base, Ordering::Relaxed);
+        self.started.store(true, Ordering::Release);
+    }
+
+    /// Stops recording and hands over what was recorded.
+    pub(crate) fn take(&self) -> Record {
+        self.started.store(false, Ordering::Release);
+        std::mem::take(&mut *self.record.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Records `event` (and the stack that allocated, for an allocation).
+    /// Runs inside allocators, the global one included: outside any budget,
+    /// and never unwinding into the allocator.
+    fn record(&self, event: impl FnOnce(usize) -> Event, stack: bool, used: usize) {
+        if !self.started.load(Ordering::Acquire) {
+            return;
+        }
+        let recorded = panic::catch_unwind(AssertUnwindSafe(|| {
+            global::suspended(|| {
+                let captured = stack.then(Backtrace::new_unresolved);
+                let mut record = self
+                    .record
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut event = event(self.base.load(Ordering::Relaxed));
+                if let (Event::Allocated { stack, .. }, Some(captured)) = (&mut event, captured)
+                    && record.stacks.len() < MAX_STACKS
+                {
+                    record.stacks.push(captured);
+                    *stack = Some(record.stacks.len() - 1);
+                }
+                record.events.push((event, used));
+            })
+        }));
+        // A record that could not be made leaves a gap, never a panic inside
+        // an allocator.
+        drop(recorded);
+    }
+}
+
+impl Observer for Recorder {
+    fn allocated(&self, block: NonNull<u8>, layout: Layout, used: usize) {
+        let address = block.as_ptr().addr();
+        self.record(
+            |base| Event::Allocated {
+                offset: address - base,
+                size: layout.size(),
+                stack: None,
+            },
+            true,
+            used,
+        );
+    }
+
+    fn freed(&self, block: NonNull<u8>, _layout: Layout, used: usize) {
+        let address = block.as_ptr().addr();
+        self.record(
+            |base| Event::Freed {
+                offset: address - base,
+            },
+            false,
+            used,
+        );
+    }
+
+    fn resized(&self, block: NonNull<u8>, old: Layout, new: Layout, used: usize) {
+        let address = block.as_ptr().addr();
+        self.record(
+            |base| Event::Resized {
+                offset: address - base,
+                old: old.size(),
+                new: new.size(),
+            },
+            false,
+            used,
+        );
+    }
+
+    fn reset(&self) {
+        self.record(|_| Event::Reset, false, 0);
+    }
+}
+
+/// A piece of the buffer at the high-water mark: its bytes and the stack
+/// of the allocation it belongs to.
+type Piece = (usize, Option<usize>);
+
+/// The live pieces and the freed ones when the bytes in use first reached
+/// `high_water` (or, where no event shows it, such as under threads, first
+/// came closest below it).
+fn at_high_water(events: &[(Event, usize)], high_water: usize) -> (Vec<Piece>, Vec<Piece>) {
+    let reached = events
+        .iter()
+        .position(|(_, used)| *used == high_water)
+        .or_else(|| {
+            let closest = events
+                .iter()
+                .map(|(_, used)| *used)
+                .filter(|used| *used <= high_water)
+                .max()?;
+            events.iter().position(|(_, used)| *used == closest)
+        });
+    let Some(reached) = reached else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut live: HashMap<usize, Piece> = HashMap::new();
+    let mut freed: Vec<Piece> = Vec::new();
+    for (event, used) in &events[..=reached] {
+        match *event {
+            Event::Allocated {
+                offset,
+                size,
+                stack,
+            } => {
+                live.insert(offset, (size, stack));
+            }
+            Event::Freed { offset, .. } => {
+                // A free that moved the end back leaves nothing behind.
+                if let Some(piece) = live.remove(&offset)
+                    && *used != offset
+                {
+                    freed.push(piece);
+                }
+            }
+            Event::Resized { offset, old, new } => {
+                if let Some(piece) = live.get_mut(&offset) {
+                    piece.0 = new;
+                    if new < old && *used != offset + new {
+                        freed.push((old - new, piece.1));
+                    }
+                }
+            }
+            Event::Reset => {
+                live.clear();
+                freed.clear();
+            }
+        }
+    }
+    (live.into_values().collect(), freed)
+}
+
+/// The sites of a run recorded in `record` whose high-water mark was
+/// `high_water`.
+pub(crate) fn sites(record: Record, high_water: usize) -> Sites {
+    let (live, freed) = at_high_water(&record.events, high_water);
+    let mut stacks = Stacks::new(record.stacks);
+    let live = stacks.group(&live);
+    let freed = stacks.group(&freed);
+    let lines = live
+        .iter()
+        .chain(&freed)
+        .any(|site| site.frame.as_ref().is_some_and(|frame| frame.line.is_some()));
+    Sites {
+        live,
+        freed,
+        high_water_mark: high_water,
+        lines: lines || (stacks.resolved.is_empty()),
+    }
+}
+
+/// Stacks, resolved once per distinct list of instruction pointers.
+struct Stacks {
+    stacks: Vec<Backtrace>,
+    resolved: HashMap<Vec<usize>, (Option<Frame>, Vec<Frame>)>,
+    /// The package's directory: files inside it are shown relative to it.
+    root: Option<std::path::PathBuf>,
+}
+
+impl Stacks {
+    fn new(stacks: Vec<Backtrace>) -> Stacks {
+        Stacks {
+            stacks,
+            resolved: HashMap::new(),
+            root: std::env::current_dir().ok(),
+        }
+    }
+
+    /// The place and the frames of stack `id`.
+    fn place(&mut self, id: Option<usize>) -> (Option<Frame>, Vec<Frame>) {
+        let Some(stack) = id.and_then(|id| self.stacks.get(id)) else {
+            return (None, Vec::new());
+        };
+        let key: Vec<usize> = stack
+            .frames()
+            .iter()
+            .map(|frame| frame.ip().addr())
+            .collect();
+        if let Some(found) = self.resolved.get(&key) {
+            return found.clone();
+        }
+        let mut stack = stack.clone();
+        stack.resolve();
+        let frames: Vec<Frame> = stack
+            .frames()
+            .iter()
+            .flat_map(|frame| frame.symbols())
+            .map(|symbol| Frame {
+                function: symbol.name().map(|name| clean(&format!("{name:#}"))),
+                file: symbol.filename().map(|file| self.shown(file)),
+                line: symbol.lineno(),
+            })
+            .skip_while(|frame| !frame.function.as_deref().is_some_and(|name| !machinery(name)))
+            .take(MAX_FRAMES)
+            .collect();
+        let place = frames.iter().find(|frame| users(frame)).cloned();
+        let found = (place, frames);
+        self.resolved.insert(key, found.clone());
+        found
+    }
+
+    /// `file` as a message shows it: relative to the package when inside.
+    fn shown(&self, file: &Path) -> String {
+        self.root
+            .as_deref()
+            .and_then(|root| file.strip_prefix(root).ok())
+            .unwrap_or(file)
+            .display()
+            .to_string()
+    }
+
+    /// The sites of `pieces`, largest first.
+    fn group(&mut self, pieces: &[Piece]) -> Vec<AllocationSite> {
+        let mut sites: Vec<AllocationSite> = Vec::new();
+        for (bytes, stack) in pieces {
+            let (frame, frames) = self.place(*stack);
+            match sites.iter_mut().find(|site| site.frame == frame) {
+                Some(site) => {
+                    site.bytes += bytes;
+                    site.blocks += 1;
+                }
+                None => sites.push(AllocationSite {
+                    bytes: *bytes,
+                    blocks: 1,
+                    frame,
+                    frames,
+                }),
+            }
+        }
+        sites.sort_by(|a, b| {
+            b.bytes
+                .cmp(&a.bytes)
+                .then_with(|| a.frame.as_ref().map(place_key).cmp(&b.frame.as_ref().map(place_key)))
+        });
+        sites
+    }
+}
+
+fn place_key(frame: &Frame) -> (Option<&str>, Option<u32>, Option<&str>) {
+    (frame.file.as_deref(), frame.line, frame.function.as_deref())
+}
+
+/// A function name without the generated runner the attribute wraps the
+/// user's function in (`tests::__fba_run_parses::parses` is
+/// `tests::parses`).
+fn clean(name: &str) -> String {
+    let mut cleaned = String::with_capacity(name.len());
+    let mut rest = name;
+    while let Some(at) = rest.find("::__fba_run_") {
+        cleaned.push_str(&rest[..at]);
+        let after = &rest[at + "::__fba_run_".len()..];
+        rest = match after.find("::") {
+            Some(end) => &after[end..],
+            None => "",
+        };
+    }
+    cleaned.push_str(rest);
+    cleaned
+}
+
+/// The crate a function name belongs to: `std` for `std::vec::..`,
+/// `alloc` for `<alloc::vec::Vec<T> as ..>::from_iter`.
+fn crate_of(name: &str) -> &str {
+    let name = name.trim_start_matches('<');
+    let name = name
+        .trim_start_matches("&mut ")
+        .trim_start_matches('&')
+        .trim_start_matches("dyn ");
+    name.split("::").next().unwrap_or(name)
+}
+
+/// Frames of the capture itself and of the allocators' bookkeeping.
+fn machinery(name: &str) -> bool {
+    matches!(crate_of(name), "backtrace" | "fba_test" | "fba_core")
+}
+
+/// Whether a frame is in the user's code: a Rust function outside the
+/// libraries (by its crate, or, where debug info names a function without
+/// its path, by its file). C's functions (the thread start) are not.
+fn users(frame: &Frame) -> bool {
+    let Some(name) = frame.function.as_deref() else {
+        return false;
+    };
+    match frame.file.as_deref() {
+        Some(file) => file.ends_with(".rs") && !library(name) && !library_file(file),
+        None => name.contains("::") && !library(name),
+    }
+}
+
+/// Frames outside the user's code: the standard library (and the map it is
+/// built on), allocator-api2, and fba.
+fn library(name: &str) -> bool {
+    matches!(
+        crate_of(name),
+        "std"
+            | "core"
+            | "alloc"
+            | "hashbrown"
+            | "allocator_api2"
+            | "fba"
+            | "fba_core"
+            | "fba_test"
+            | "backtrace"
+            | "test"
+            | "__rustc"
+    ) || name.starts_with("__rust")
+        || name.starts_with("rust_")
+}
+
+/// Source files of those libraries: the standard library's, and the
+/// crates' own (`fba-core/src/..`, `.cargo/registry/../hashbrown-0.16.0/..`).
+fn library_file(file: &str) -> bool {
+    const CRATES: [&str; 6] = [
+        "fba-core",
+        "fba-test",
+        "fba-macros",
+        "allocator-api2",
+        "hashbrown",
+        "backtrace",
+    ];
+    file.contains("/rustc/")
+        || file.contains("rustlib")
+        || Path::new(file).components().any(|component| {
+            let component = component.as_os_str().to_string_lossy();
+            CRATES.iter().any(|name| {
+                component.strip_prefix(name).is_some_and(|rest| {
+                    rest.is_empty() || rest.strip_prefix('-').is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+                })
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_lose_the_generated_runner() {
+        assert_eq!(
+            clean("downstream::tests::__fba_run_parses::parses"),
+            "downstream::tests::parses"
+        );
+        assert_eq!(clean("a::__fba_run_x::x::{{closure}}"), "a::x::{{closure}}");
+        assert_eq!(clean("plain::name"), "plain::name");
+    }
+
+    #[test]
+    fn library_frames_are_told_from_the_users() {
+        for name in [
+            "alloc::raw_vec::RawVec<T,A>::grow_one",
+            "<alloc::vec::Vec<T> as core::iter::traits::collect::FromIterator<T>>::from_iter",
+            "hashbrown::raw::RawTableInner::fallible_with_capacity",
+            "<&fba_core::fixed::FixedBufferAllocator as allocator_api2::stable::alloc::Allocator>::allocate",
+            "__rustc::__rust_alloc",
+            "std::panicking::try",
+        ] {
+            assert!(library(name), "{name}");
+        }
+        let frame = |function: &str, file: Option<&str>| Frame {
+            function: Some(function.to_owned()),
+            file: file.map(str::to_owned),
+            line: file.map(|_| 1),
+        };
+        for name in [
+            "my_crate::parse_header",
+            "<my_crate::Header as core::fmt::Display>::fmt",
+        ] {
+            assert!(users(&frame(name, Some("src/lib.rs"))), "{name}");
+            assert!(users(&frame(name, None)), "{name}");
+        }
+        // Without debug info for paths, a name alone, told by its file.
+        assert!(users(&frame("parse_header", Some("src/lib.rs"))));
+        for (name, file) in [
+            ("trace_unsynchronized<backtrace::capture::Backtrace>", Some("/home/u/.cargo/registry/src/index.crates.io-1/backtrace-0.3.77/src/backtrace/mod.rs")),
+            ("grow_one<u8>", Some("/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/raw_vec.rs")),
+            ("allocate_block", Some("/work/fba/fba-core/src/fixed.rs")),
+            ("start_thread", Some("./nptl/pthread_create.c")),
+            ("start_thread", None),
+        ] {
+            assert!(!users(&frame(name, file)), "{name} in {file:?}");
+        }
+        assert!(!library_file("/work/backtrace-demo/src/lib.rs"), "a crate named like a library is the user's");
+    }
+
+    /// A block's events, for a buffer whose start is offset 0.
+    fn allocated(offset: usize, size: usize, stack: usize, used: usize) -> (Event, usize) {
+        (
+            Event::Allocated {
+                offset,
+                size,
+                stack: Some(stack),
+            },
+            used,
+        )
+    }
+
+    #[test]
+    fn the_replay_stops_where_the_high_water_mark_is_first_reached() {
+        // A (16 bytes) and B (8) are allocated; B is freed (it is the last:
+        // the end moves back), C (32) is allocated where B was, A is freed
+        // (not the last: its bytes stay), and D (4) is allocated at the end:
+        // the high-water mark of 52 bytes, with C and D live and A freed.
+        let events = [
+            allocated(0, 16, 0, 16),
+            allocated(16, 8, 1, 24),
+            (Event::Freed { offset: 16 }, 16),
+            allocated(16, 32, 2, 48),
+            (Event::Freed { offset: 0 }, 48),
+            allocated(48, 4, 3, 52),
+            (Event::Freed { offset: 48 }, 48),
+        ];
+        let (mut live, freed) = at_high_water(&events, 52);
+        live.sort();
+        assert_eq!(live, [(4, Some(3)), (32, Some(2))]);
+        assert_eq!(freed, [(16, Some(0))]);
+    }
+
+    #[test]
+    fn a_shrink_that_cannot_move_the_end_back_leaves_its_tail_freed() {
+        // A (16) shrinks to 4 while B (8) is after it, then C (8) comes.
+        let events = [
+            allocated(0, 16, 0, 16),
+            allocated(16, 8, 1, 24),
+            (
+                Event::Resized {
+                    offset: 0,
+                    old: 16,
+                    new: 4,
+                },
+                24,
+            ),
+            allocated(24, 8, 2, 32),
+        ];
+        let (live, freed) = at_high_water(&events, 24);
+        assert_eq!(freed, [] as [Piece; 0], "24 bytes were first reached before the shrink");
+        assert_eq!(live.len(), 2);
+        let (mut live, freed) = at_high_water(&events, 32);
+        live.sort();
+        assert_eq!(live, [(4, Some(0)), (8, Some(1)), (8, Some(2))]);
+        assert_eq!(freed, [(12, Some(0))]);
+        // Under threads a run's events may never show its high-water mark:
+        // the closest below it stands in.
+        assert_eq!(at_high_water(&events, 40).1, [(12, Some(0))]);
+    }
+}
