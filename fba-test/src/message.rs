@@ -167,7 +167,11 @@ pub(crate) fn plural(count: usize, noun: &str) -> String {
 
 /// The panic message of a test that needs more than its budget, with
 /// `shown` allocation sites of each kind (`None`: all).
-pub(crate) fn over_budget(site: &Site<'_>, measurement: &Measurement, shown: Option<usize>) -> String {
+pub(crate) fn over_budget(
+    site: &Site<'_>,
+    measurement: &Measurement,
+    shown: Option<usize>,
+) -> String {
     let limit = measurement.limit;
     let mut text = match measurement.needed {
         Some(needed) => format!(
@@ -231,8 +235,14 @@ pub(crate) fn breakdown(bytes: usize, breakdown: &Breakdown) -> String {
 pub(crate) fn sites_text(sites: &Sites, shown: Option<usize>) -> String {
     let mut text = String::new();
     for (list, title) in [
-        (&sites.live, "live at the high-water mark, by where it was allocated:"),
-        (&sites.freed, "freed but not reclaimed, by where it was allocated:"),
+        (
+            &sites.live,
+            "live at the high-water mark, by where it was allocated:",
+        ),
+        (
+            &sites.freed,
+            "freed but not reclaimed, by where it was allocated:",
+        ),
     ] {
         if list.is_empty() {
             continue;
@@ -346,7 +356,7 @@ pub(crate) fn failure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measurement::HeapProfile;
+    use crate::measurement::{Frame, HeapProfile};
     use core::alloc::Layout;
     use fba_core::BudgetExceeded;
 
@@ -461,17 +471,78 @@ mod tests {
         );
     }
 
+    fn site(
+        bytes: usize,
+        blocks: usize,
+        frame: Option<(&str, Option<(&str, u32)>)>,
+    ) -> AllocationSite {
+        AllocationSite {
+            bytes,
+            blocks,
+            frame: frame.map(|(function, place)| Frame {
+                function: Some(function.to_owned()),
+                file: place.map(|(file, _)| file.to_owned()),
+                line: place.map(|(_, line)| line),
+            }),
+            frames: Vec::new(),
+        }
+    }
+
     #[test]
-    fn over_budget_says_what_is_needed_the_failing_allocation_and_what_to_write() {
+    fn over_budget_says_what_is_needed_its_bytes_the_failing_allocation_what_to_write_and_where() {
         let m = Measurement {
             needed: Some(5120),
+            breakdown: Breakdown {
+                live_bytes: 5000,
+                freed_bytes: 100,
+                padding_bytes: 20,
+            },
+            sites: Some(Sites {
+                live: vec![
+                    site(4000, 1, Some(("app::header", Some(("src/lib.rs", 12))))),
+                    site(600, 3, Some(("app::fields", Some(("src/lib.rs", 20))))),
+                    site(400, 2, None),
+                ],
+                freed: vec![site(
+                    100,
+                    1,
+                    Some(("app::scratch", Some(("src/lib.rs", 30)))),
+                )],
+                high_water_mark: 5120,
+                lines: true,
+            }),
             ..measurement(Verdict::OverBudget)
         };
         assert_eq!(
-            over_budget(&SITE, &m, Some(5)),
+            over_budget(&SITE, &m, Some(2)),
             "memory budget exceeded in tests::parses_a_header: needs 5120 bytes, budget is 4096 bytes (+25.0%)\n\
              first failing allocation: 1024 bytes (align 8) with 3584 of 4096 bytes in use\n\
-             to accept it, write #[memory_budget(5120)] at src/lib.rs:42, or run the tests with FBA_UPDATE=1"
+             at the high-water mark of 5120 bytes: 5000 live, 100 freed but not reclaimed, 20 padding\n\
+             to accept it, write #[memory_budget(5120)] at src/lib.rs:42, or run the tests with FBA_UPDATE=1\n\
+             live at the high-water mark, by where it was allocated:\n  \
+             4000 bytes in 1 block at src/lib.rs:12 in app::header\n  \
+             600 bytes in 3 blocks at src/lib.rs:20 in app::fields\n  \
+             ... and 1 more site\n\
+             freed but not reclaimed, by where it was allocated:\n  \
+             100 bytes in 1 block at src/lib.rs:30 in app::scratch"
+        );
+    }
+
+    #[test]
+    fn sites_without_lines_name_their_function_or_unknown_and_say_what_lines_need() {
+        let sites = Sites {
+            live: vec![site(64, 1, Some(("app::header", None))), site(8, 1, None)],
+            freed: Vec::new(),
+            high_water_mark: 72,
+            lines: false,
+        };
+        assert_eq!(
+            sites_text(&sites, None),
+            "\nlive at the high-water mark, by where it was allocated:\n  \
+             64 bytes in 1 block in app::header\n  \
+             8 bytes in 1 block at <unknown>\n\
+             (places need debug info: `[profile.test] debug = true` is the default; for a --release test build \
+             set `[profile.release] debug = \"line-tables-only\"`)"
         );
     }
 

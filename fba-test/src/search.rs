@@ -135,7 +135,11 @@ fn record<R>(measurement: &mut Measurement, trial: &Trial<R>) {
 /// The diagnostic trial, where it is wanted: at the capacity the body
 /// passes with (its minimum, what it needs, or its limit without a search),
 /// recording where the bytes of its high-water mark were allocated.
-fn diagnose<R: Outcome>(trials: &mut Trials<'_, R>, measurement: &mut Measurement, settings: Settings) {
+fn diagnose<R: Outcome>(
+    trials: &mut Trials<'_, R>,
+    measurement: &mut Measurement,
+    settings: Settings,
+) {
     let capacity = match measurement.verdict {
         Verdict::Passed => measurement.minimum.or(Some(measurement.limit)),
         Verdict::OverBudget => measurement.needed,
@@ -200,7 +204,8 @@ impl<R: Outcome> Trials<'_, R> {
         }
         // It passes below its high-water mark (it reacts to failing
         // allocations): bisect between what fails and what passes.
-        let (mut failing_below, mut passing) = (fails_below, (high_water - 1, below.stats.at_high_water));
+        let (mut failing_below, mut passing) =
+            (fails_below, (high_water - 1, below.stats.at_high_water));
         while failing_below < passing.0 {
             let middle = failing_below + (passing.0 - failing_below) / 2;
             let trial = self.quiet(middle)?;

@@ -369,7 +369,10 @@ mod tests {
         let off = sites("0").unwrap();
         assert!(!off.wanted(true) && !off.wanted(false));
         let asked = sites("2").unwrap();
-        assert!(asked.wanted(false), "set, it shows passing tests' sites too");
+        assert!(
+            asked.wanted(false),
+            "set, it shows passing tests' sites too"
+        );
         assert_eq!(
             sites("many").unwrap_err().to_string(),
             "FBA_SITES=\"many\" is not understood: write how many allocation sites to show, a number such as 5 \

@@ -89,7 +89,12 @@ impl Recorder {
     /// Stops recording and hands over what was recorded.
     pub(crate) fn take(&self) -> Record {
         self.started.store(false, Ordering::Release);
-        std::mem::take(&mut *self.record.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        std::mem::take(
+            &mut *self
+                .record
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// Records `event` (and the stack that allocated, for an allocation).
@@ -230,10 +235,11 @@ pub(crate) fn sites(record: Record, high_water: usize) -> Sites {
     let mut stacks = Stacks::new(record.stacks);
     let live = stacks.group(&live);
     let freed = stacks.group(&freed);
-    let lines = live
-        .iter()
-        .chain(&freed)
-        .any(|site| site.frame.as_ref().is_some_and(|frame| frame.line.is_some()));
+    let lines = live.iter().chain(&freed).any(|site| {
+        site.frame
+            .as_ref()
+            .is_some_and(|frame| frame.line.is_some())
+    });
     Sites {
         live,
         freed,
@@ -283,7 +289,9 @@ impl Stacks {
                 file: symbol.filename().map(|file| self.shown(file)),
                 line: symbol.lineno(),
             })
-            .skip_while(|frame| !frame.function.as_deref().is_some_and(|name| !machinery(name)))
+            // The capture's own frames (and unnamed ones before the first
+            // named frame after them) are not the stack's.
+            .skip_while(|frame| frame.function.as_deref().is_none_or(machinery))
             .take(MAX_FRAMES)
             .collect();
         let place = frames.iter().find(|frame| users(frame)).cloned();
@@ -321,9 +329,12 @@ impl Stacks {
             }
         }
         sites.sort_by(|a, b| {
-            b.bytes
-                .cmp(&a.bytes)
-                .then_with(|| a.frame.as_ref().map(place_key).cmp(&b.frame.as_ref().map(place_key)))
+            b.bytes.cmp(&a.bytes).then_with(|| {
+                a.frame
+                    .as_ref()
+                    .map(place_key)
+                    .cmp(&b.frame.as_ref().map(place_key))
+            })
         });
         sites
     }
@@ -417,7 +428,10 @@ fn library_file(file: &str) -> bool {
             let component = component.as_os_str().to_string_lossy();
             CRATES.iter().any(|name| {
                 component.strip_prefix(name).is_some_and(|rest| {
-                    rest.is_empty() || rest.strip_prefix('-').is_some_and(|version| version.starts_with(|c: char| c.is_ascii_digit()))
+                    rest.is_empty()
+                        || rest.strip_prefix('-').is_some_and(|version| {
+                            version.starts_with(|c: char| c.is_ascii_digit())
+                        })
                 })
             })
         })
@@ -464,15 +478,28 @@ mod tests {
         // Without debug info for paths, a name alone, told by its file.
         assert!(users(&frame("parse_header", Some("src/lib.rs"))));
         for (name, file) in [
-            ("trace_unsynchronized<backtrace::capture::Backtrace>", Some("/home/u/.cargo/registry/src/index.crates.io-1/backtrace-0.3.77/src/backtrace/mod.rs")),
-            ("grow_one<u8>", Some("/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/raw_vec.rs")),
+            (
+                "trace_unsynchronized<backtrace::capture::Backtrace>",
+                Some(
+                    "/home/u/.cargo/registry/src/index.crates.io-1/backtrace-0.3.77/src/backtrace/mod.rs",
+                ),
+            ),
+            (
+                "grow_one<u8>",
+                Some(
+                    "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/raw_vec.rs",
+                ),
+            ),
             ("allocate_block", Some("/work/fba/fba-core/src/fixed.rs")),
             ("start_thread", Some("./nptl/pthread_create.c")),
             ("start_thread", None),
         ] {
             assert!(!users(&frame(name, file)), "{name} in {file:?}");
         }
-        assert!(!library_file("/work/backtrace-demo/src/lib.rs"), "a crate named like a library is the user's");
+        assert!(
+            !library_file("/work/backtrace-demo/src/lib.rs"),
+            "a crate named like a library is the user's"
+        );
     }
 
     /// A block's events, for a buffer whose start is offset 0.
@@ -525,7 +552,11 @@ mod tests {
             allocated(24, 8, 2, 32),
         ];
         let (live, freed) = at_high_water(&events, 24);
-        assert_eq!(freed, [] as [Piece; 0], "24 bytes were first reached before the shrink");
+        assert_eq!(
+            freed,
+            [] as [Piece; 0],
+            "24 bytes were first reached before the shrink"
+        );
         assert_eq!(live.len(), 2);
         let (mut live, freed) = at_high_water(&events, 32);
         live.sort();

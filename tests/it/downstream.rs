@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::nested::{self, root};
+use crate::nested::{self, attribute_line, root};
 
 /// Runs cargo on the downstream crate (see [`nested::cargo`]).
 fn cargo(args: &[&str]) -> (bool, String) {
@@ -21,22 +21,6 @@ fn cargo_with_backtrace(args: &[&str], backtrace: &str) -> (bool, String) {
     )
 }
 
-/// The line of the `#[memory_budget(..)]` attribute of `function` in
-/// `file` of the downstream crate, as messages cite it.
-fn attribute_line(file: &str, function: &str) -> usize {
-    let source = std::fs::read_to_string(root().join("tests/downstream").join(file)).unwrap();
-    let lines: Vec<&str> = source.lines().collect();
-    let function_line = lines
-        .iter()
-        .position(|line| line.trim_start().starts_with(&format!("fn {function}(")))
-        .unwrap_or_else(|| panic!("no fn {function} in the downstream crate"));
-    let attribute = lines[..function_line]
-        .iter()
-        .rposition(|line| line.trim_start().starts_with("#[memory_budget("))
-        .unwrap();
-    attribute + 1
-}
-
 /// Every test's binary (as nextest names it), name, expected status, and
 /// text its output must contain.
 fn expectations() -> Vec<(&'static str, String, bool, Vec<String>)> {
@@ -50,8 +34,14 @@ fn expectations() -> Vec<(&'static str, String, bool, Vec<String>)> {
 }
 
 fn expectations_of_global_tests() -> Vec<(&'static str, bool, Vec<String>)> {
-    let long_list = attribute_line("tests/global.rs", "global_builds_a_long_list");
-    let denies = attribute_line("tests/global.rs", "global_leaks_a_box_and_denies_leaks");
+    let long_list = attribute_line(
+        "tests/downstream/tests/global.rs",
+        "global_builds_a_long_list",
+    );
+    let denies = attribute_line(
+        "tests/downstream/tests/global.rs",
+        "global_leaks_a_box_and_denies_leaks",
+    );
     vec![
         (
             "global_formats_a_greeting",
@@ -66,6 +56,7 @@ fn expectations_of_global_tests() -> Vec<(&'static str, bool, Vec<String>)> {
             vec![format!(
                 "memory budget exceeded in global_builds_a_long_list: needs 100 bytes, budget is 64 bytes (+56.2%)\n\
                  first failing allocation: 100 bytes (align 1) with 0 of 64 bytes in use\n\
+                 at the high-water mark of 100 bytes: 100 live, 0 freed but not reclaimed, 0 padding\n\
                  to accept it, write #[memory_budget(100)] at tests/global.rs:{long_list}"
             )],
         ),
@@ -108,8 +99,11 @@ fn expectations_of_global_tests() -> Vec<(&'static str, bool, Vec<String>)> {
 }
 
 fn expectations_of_unit_tests() -> Vec<(&'static str, bool, Vec<String>)> {
-    let long_header = attribute_line("src/lib.rs", "parses_a_long_header");
-    let threads_over = attribute_line("src/lib.rs", "parses_on_four_threads_over_budget");
+    let long_header = attribute_line("tests/downstream/src/lib.rs", "parses_a_long_header");
+    let threads_over = attribute_line(
+        "tests/downstream/src/lib.rs",
+        "parses_on_four_threads_over_budget",
+    );
     vec![
         (
             "fails_otherwise_when_short",
@@ -150,6 +144,7 @@ fn expectations_of_unit_tests() -> Vec<(&'static str, bool, Vec<String>)> {
             vec![format!(
                 "memory budget exceeded in tests::parses_a_long_header: needs 512 bytes, budget is 256 bytes (+100.0%)\n\
                  first failing allocation: 512 bytes (align 8) with 256 of 256 bytes in use\n\
+                 at the high-water mark of 512 bytes: 512 live, 0 freed but not reclaimed, 0 padding\n\
                  to accept it, write #[memory_budget(512)] at src/lib.rs:{long_header}"
             )],
         ),
@@ -159,6 +154,7 @@ fn expectations_of_unit_tests() -> Vec<(&'static str, bool, Vec<String>)> {
             vec![format!(
                 "memory budget exceeded in tests::parses_on_four_threads_over_budget: needs 512 bytes, budget is 300 bytes (+70.7%)\n\
                  first failing allocation: 128 bytes (align 8) with 256 of 300 bytes in use\n\
+                 at the high-water mark of 512 bytes: 512 live, 0 freed but not reclaimed, 0 padding\n\
                  to accept it, write #[memory_budget(512)] at src/lib.rs:{threads_over}"
             )],
         ),

@@ -251,3 +251,31 @@ fn with_format_json_stale_budgets_and_annotations_keep_stdout_json() {
         "{stderr}"
     );
 }
+
+#[test]
+fn with_fba_sites_the_harness_shows_passing_tests_sites_after_the_table() {
+    let output = run(
+        &["explicit::parses_a_header", "--exact"],
+        &[("FBA_SITES", "all")],
+    );
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let source = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/budgets/main.rs"),
+    )
+    .unwrap();
+    let push = source
+        .lines()
+        .position(|line| line.contains("fields.push(line.split_once"))
+        .unwrap()
+        + 1;
+    // Three `(&str, &str)` fields of 32 bytes in a vector of 4, in place.
+    let sites = format!(
+        "explicit::parses_a_header: at the high-water mark of 128 bytes: 128 live, 0 freed but not reclaimed, 0 padding\n\
+         live at the high-water mark, by where it was allocated:\n  \
+         128 bytes in 1 block at tests/budgets/main.rs:{push} in budgets::explicit::parses_a_header\n"
+    );
+    let table = stdout.find("memory budgets:").expect("the table");
+    let after = stdout[table..].find(&sites);
+    assert!(after.is_some(), "the sites come after the table:\n{stdout}");
+}

@@ -71,3 +71,19 @@ pub(crate) fn unindented(output: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// The line (from 1) of the `#[memory_budget(..)]` attribute of `fn
+/// function` in the workspace file `file`, as messages cite it.
+pub(crate) fn attribute_line(file: &str, function: &str) -> usize {
+    let source = std::fs::read_to_string(root().join(file)).unwrap();
+    let lines: Vec<&str> = source.lines().collect();
+    let function_line = lines
+        .iter()
+        .position(|line| line.contains(&format!("fn {function}(")))
+        .unwrap_or_else(|| panic!("no fn {function} in {file}"));
+    lines[..function_line]
+        .iter()
+        .rposition(|line| line.contains("#[memory_budget("))
+        .unwrap_or_else(|| panic!("no #[memory_budget] above fn {function} in {file}"))
+        + 1
+}

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::nested::{self, root};
+use crate::nested::{self, attribute_line, root};
 
 /// A fresh copy of the fixture crate, its `fba` dependency made absolute.
 /// Each copy gets its own package name: cargo names artifacts of path
@@ -57,21 +57,6 @@ fn fixture_with(replacements: &[(&str, &str)]) -> String {
     text
 }
 
-/// The line of `fn name(` 's attribute in the fixture.
-fn attribute_line(name: &str) -> usize {
-    let text = std::fs::read_to_string(root().join("tests/update-fixture/src/lib.rs")).unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    let function = lines
-        .iter()
-        .position(|line| line.contains(&format!("fn {name}(")))
-        .unwrap();
-    lines[..function]
-        .iter()
-        .rposition(|line| line.contains("#[memory_budget("))
-        .unwrap()
-        + 1
-}
-
 #[test]
 fn update_rewrites_exactly_the_literals_and_a_second_run_passes_with_the_same_minimums() {
     let copy = copy_fixture("exact");
@@ -87,27 +72,27 @@ fn update_rewrites_exactly_the_literals_and_a_second_run_passes_with_the_same_mi
     for line in [
         format!(
             "memory_budget tests::too_large: budget updated from 4096 to 100 at src/lib.rs:{}",
-            attribute_line("too_large")
+            attribute_line("tests/update-fixture/src/lib.rs", "too_large")
         ),
         format!(
             "memory_budget tests::too_small: budget updated from 64 to 200 at src/lib.rs:{}",
-            attribute_line("too_small")
+            attribute_line("tests/update-fixture/src/lib.rs", "too_small")
         ),
         format!(
             "memory_budget tests::with_separators: budget updated from 4_096 to 40 at src/lib.rs:{}",
-            attribute_line("with_separators")
+            attribute_line("tests/update-fixture/src/lib.rs", "with_separators")
         ),
         format!(
             "memory_budget tests::constant_too_small: budget not updated: the budget at src/lib.rs:{} is a constant or an expression, not an integer literal: only literals are rewritten; write 300 there yourself",
-            attribute_line("constant_too_small")
+            attribute_line("tests/update-fixture/src/lib.rs", "constant_too_small")
         ),
         format!(
             "memory_budget tests::global_too_large: budget updated from 2048 to 100 at src/lib.rs:{}",
-            attribute_line("global_too_large")
+            attribute_line("tests/update-fixture/src/lib.rs", "global_too_large")
         ),
         format!(
             "memory_budget tests::global_too_small: budget updated from 32 to 200 at src/lib.rs:{}",
-            attribute_line("global_too_small")
+            attribute_line("tests/update-fixture/src/lib.rs", "global_too_small")
         ),
     ] {
         assert!(output.contains(&line), "lacks {line:?}:\n{output}");
@@ -202,7 +187,7 @@ fn stale_budgets_fail_and_failures_are_annotated_for_github() {
         &["--skip", "constant"],
     );
     assert!(!success);
-    let too_large = attribute_line("too_large");
+    let too_large = attribute_line("tests/update-fixture/src/lib.rs", "too_large");
     let stale = format!(
         "memory budget of tests::too_large is stale: minimum 100 of 4096 bytes, 97.6% headroom, more than FBA_MAX_HEADROOM=50%\n\
          to tighten it, write #[memory_budget(100)] at src/lib.rs:{too_large}, or run the tests with FBA_UPDATE=1"
@@ -220,7 +205,7 @@ fn stale_budgets_fail_and_failures_are_annotated_for_github() {
         "\n::error file=src/lib.rs,line={too_large}::memory budget of tests::too_large is stale:"
     );
     assert!(output.contains(&annotation), "{output}");
-    let too_small = attribute_line("too_small");
+    let too_small = attribute_line("tests/update-fixture/src/lib.rs", "too_small");
     let annotation = format!(
         "\n::error file=src/lib.rs,line={too_small}::memory budget exceeded in tests::too_small: needs 200 bytes, budget is 64 bytes (+212.5%25)%0Afirst failing allocation"
     );

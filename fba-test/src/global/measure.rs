@@ -130,7 +130,11 @@ pub(crate) fn measure<R: Outcome>(
 /// The diagnostic run, where it is wanted (a body over its budget, or
 /// `FBA_SITES` set): where the bytes of the high-water mark were allocated,
 /// in a fresh process when measured cold.
-fn diagnose<R: Outcome>(plan: &Plan<'_>, body: &mut impl FnMut() -> R, measurement: &mut Measurement) {
+fn diagnose<R: Outcome>(
+    plan: &Plan<'_>,
+    body: &mut impl FnMut() -> R,
+    measurement: &mut Measurement,
+) {
     let over = measurement.verdict == Verdict::OverBudget;
     if !(over || measurement.verdict == Verdict::Passed) || !plan.settings.sites.wanted(over) {
         return;
@@ -142,9 +146,15 @@ fn diagnose<R: Outcome>(plan: &Plan<'_>, body: &mut impl FnMut() -> R, measureme
         }
         _ => {
             measurement.trials += 1;
-            observed::observe(body, plan.limit, plan.settings.max_bytes, Printing::Quiet, true)
-                .ok()
-                .map(|(observed, _)| observed)
+            observed::observe(
+                body,
+                plan.limit,
+                plan.settings.max_bytes,
+                Printing::Quiet,
+                true,
+            )
+            .ok()
+            .map(|(observed, _)| observed)
         }
     };
     measurement.sites = observed.and_then(|observed| observed.sites);
