@@ -246,16 +246,12 @@ impl<'buf> FixedBufferAllocator<'buf> {
         let used = self.used();
         let (padding, freed) = (self.padding.get(), self.freed.get());
         let high_water_mark = self.high_water_mark();
-        // At the high-water mark now, or when `end` last moved back from it.
-        let at_high_water = if self.end.get() > self.high_water.get() {
-            Breakdown::of(high_water_mark, freed, padding)
-        } else {
-            Breakdown::of(
-                high_water_mark,
-                self.peak_freed.get(),
-                self.peak_padding.get(),
-            )
-        };
+        let at_high_water = Breakdown::at_high_water(
+            high_water_mark,
+            self.end.get() > self.high_water.get(),
+            (freed, padding),
+            (self.peak_freed.get(), self.peak_padding.get()),
+        );
         Stats {
             capacity: self.capacity(),
             used,
@@ -509,8 +505,10 @@ impl<'buf> FixedBufferAllocator<'buf> {
         // Reserve the free end, and give it back however formatting ends.
         self.end.set(self.limit);
         let reservation = Reservation {
-            end: &self.end,
+            alloc: self,
             start,
+            high_water: self.high_water.get(),
+            peak: (self.peak_padding.get(), self.peak_freed.get()),
         };
         // SAFETY: `start..limit` is inside the buffer and, reserved, belongs
         // to no block.
@@ -713,14 +711,31 @@ impl<'buf> FixedBufferAllocator<'buf> {
 
 /// Gives back the free end reserved while `alloc_fmt` formats, even when a
 /// formatting trait panics.
-struct Reservation<'a> {
-    end: &'a Cell<usize>,
+struct Reservation<'a, 'buf> {
+    alloc: &'a FixedBufferAllocator<'buf>,
+    /// Where the free end started: the real end while it is reserved.
     start: usize,
+    /// The high-water mark before the reservation, and what its bytes were.
+    high_water: usize,
+    peak: (usize, usize),
 }
 
-impl Drop for Reservation<'_> {
+impl Drop for Reservation<'_, '_> {
     fn drop(&mut self) {
-        self.end.set(self.start);
+        let alloc = self.alloc;
+        alloc.end.set(self.start);
+        // A free while the end was reserved folded the reserved end into the
+        // high-water mark: the real end was `start` (and what the bytes
+        // were then is what the fold recorded).
+        if alloc.high_water.get() == alloc.limit && self.high_water < alloc.limit {
+            if self.start > self.high_water {
+                alloc.high_water.set(self.start);
+            } else {
+                alloc.high_water.set(self.high_water);
+                alloc.peak_padding.set(self.peak.0);
+                alloc.peak_freed.set(self.peak.1);
+            }
+        }
     }
 }
 
@@ -1226,6 +1241,42 @@ mod tests {
             "allocation of 8 bytes (align 8) does not fit: 10 of 16 bytes in use, 6 free"
         );
         assert_eq!(alloc.stats().failed_allocations, 1);
+    }
+
+    #[test]
+    fn a_free_while_alloc_fmt_formats_does_not_raise_the_high_water_mark() {
+        use allocator_api2::boxed::Box;
+        use core::cell::RefCell;
+        use core::fmt::{self, Display};
+
+        use crate::Buffer;
+
+        /// Frees its block when it is formatted.
+        struct FreesWhenShown<'a>(RefCell<Option<Box<[u8; 8], &'a FixedBufferAllocator<'a>>>>);
+        impl Display for FreesWhenShown<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                drop(self.0.borrow_mut().take());
+                f.write_str("shown")
+            }
+        }
+        let mut memory = Buffer::<64>::new();
+        let alloc = FixedBufferAllocator::new(&mut memory);
+        let first = Box::new_in([1u8; 8], &alloc);
+        let _second = Box::new_in([2u8; 8], &alloc);
+        let shown = FreesWhenShown(RefCell::new(Some(first)));
+        let text = alloc.alloc_fmt(format_args!("{shown}!")).unwrap();
+        assert_eq!(text, "shown!");
+        // 16 bytes of boxes, then the 6 bytes of text; the freed box was not
+        // the last block: its bytes stay.
+        let stats = alloc.stats();
+        assert_eq!(stats.high_water_mark, 16 + 6);
+        assert_eq!(
+            (
+                stats.at_high_water.live_bytes,
+                stats.at_high_water.freed_bytes
+            ),
+            (8 + 6, 8)
+        );
     }
 
     #[test]

@@ -12,6 +12,10 @@ use core::ptr::NonNull;
 /// (a grow or shrink that cannot happen in place) is an allocation and a
 /// free, and `resized` is a change in place.
 ///
+/// An observer runs inside the allocator's methods, and the thread-safe
+/// allocator can be a `#[global_allocator]`: it must not unwind, and must not
+/// allocate from the allocator it observes.
+///
 /// # Examples
 ///
 /// ```

@@ -86,6 +86,19 @@ impl Breakdown {
         self.live_bytes + self.freed_bytes + self.padding_bytes
     }
 
+    /// The breakdown of the high-water mark `high_water_mark`: now, when the
+    /// end is at it (`at_mark`: the current `freed` and `padding`), or as
+    /// recorded when the end last left it (`peak`: freed and padding then).
+    pub(crate) fn at_high_water(
+        high_water_mark: usize,
+        at_mark: bool,
+        now: (usize, usize),
+        peak: (usize, usize),
+    ) -> Breakdown {
+        let (freed, padding) = if at_mark { now } else { peak };
+        Breakdown::of(high_water_mark, freed, padding)
+    }
+
     /// The breakdown of `used` bytes of which `freed` are freed and
     /// `padding` are padding (the rest live). Under concurrent use the
     /// counts may come from slightly different moments: the parts never

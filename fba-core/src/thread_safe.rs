@@ -232,16 +232,12 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         let deallocations = self.deallocations.load(LOOK);
         let released = self.released.load(LOOK);
         let allocations = self.allocations.load(LOOK);
-        // At the high-water mark now, or when `end` last moved back from it.
-        let at_high_water = if end > high_water {
-            Breakdown::of(high_water_mark, freed, padding)
-        } else {
-            Breakdown::of(
-                high_water_mark,
-                self.peak_freed.load(LOOK),
-                self.peak_padding.load(LOOK),
-            )
-        };
+        let at_high_water = Breakdown::at_high_water(
+            high_water_mark,
+            end > high_water,
+            (freed, padding),
+            (self.peak_freed.load(LOOK), self.peak_padding.load(LOOK)),
+        );
         Stats {
             capacity: self.capacity,
             used,

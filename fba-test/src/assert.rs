@@ -62,7 +62,14 @@ pub fn assert_budget<R: Outcome>(
 ) -> Measurement {
     let location = Location::caller();
     let settings = settings(location, "assert_budget");
-    let run = search::run(limit, settings.search, 1, settings, trial::fixed(body));
+    let run = search::run(
+        limit,
+        settings.search,
+        1,
+        settings,
+        settings.sites.for_assertions(),
+        trial::fixed(body),
+    );
     conclude(location, "assert_budget", run.measurement, run.at_limit)
 }
 
@@ -95,7 +102,7 @@ pub fn assert_budget<R: Outcome>(
 pub fn assert_budget_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Measurement {
     let location = Location::caller();
     let settings = settings(location, "assert_budget_global");
-    let plan = global::Plan::new(limit, settings);
+    let plan = global::Plan::new(limit, settings, settings.sites.for_assertions());
     let (measurement, result) = global::suspended(|| global::measure(plan, body));
     conclude(location, "assert_budget_global", measurement, result)
 }
@@ -213,9 +220,7 @@ fn conclude<R: Outcome>(
         Reporting::from_env().map_err(|error| message::unusable(&site, &error.to_string()))?;
         let row = Row::new(name.clone(), site.file, site.line, &measurement);
         fold(&name, location, row, measurement.trials);
-        let shown = Settings::from_env()
-            .map(|settings| settings.sites.shown)
-            .unwrap_or_default();
+        let shown = crate::settings::Sites::shown_from_env();
         match message::failure(&site, &measurement, crate::run::passed(&result), shown) {
             Some(text) => Err(text),
             None => Ok(()),

@@ -116,22 +116,14 @@ pub(crate) fn table(rows: &[Row]) -> String {
 /// The allocation sites of the passing tests that have them (`FBA_SITES`
 /// set: a failing test's message has its own).
 fn passing_sites(rows: &[Row]) -> String {
-    let shown = crate::settings::Settings::from_env()
-        .map(|settings| settings.sites.shown)
-        .unwrap_or_default();
+    let shown = crate::settings::Sites::shown_from_env();
     let mut text = String::new();
     for row in rows.iter().filter(|row| row.verdict == "passed") {
-        if let (Some(sites), Some(minimum)) = (&row.sites, row.minimum) {
-            let breakdown = fba_core::Breakdown {
-                live_bytes: row.at_high_water.live_bytes,
-                freed_bytes: row.at_high_water.freed_bytes,
-                padding_bytes: row.at_high_water.padding_bytes,
-            };
+        if let Some(sites) = &row.sites {
             text += &format!(
-                "\n{}: {}{}\n",
+                "\n{}:{}\n",
                 row.test,
-                message::breakdown(minimum, &breakdown),
-                message::sites_text(sites, shown)
+                message::where_the_bytes_go(&row.at_high_water, sites, shown)
             );
         }
     }

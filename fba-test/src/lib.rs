@@ -139,13 +139,23 @@ pub fn measure_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Meas
         Ok(settings) => settings,
         Err(error) => return unusable(limit, error.to_string()),
     };
-    let plan = global::Plan::new(limit, settings);
+    let plan = global::Plan::new(limit, settings, settings.sites.for_measurements());
     global::suspended(|| global::measure(plan, body).0)
 }
 
 fn measure_with<R: Outcome>(limit: usize, trial: impl trial::Trials<R>) -> Measurement {
     match settings::Settings::from_env() {
-        Ok(settings) => search::run(limit, settings.search, 1, settings, trial).measurement,
+        Ok(settings) => {
+            search::run(
+                limit,
+                settings.search,
+                1,
+                settings,
+                settings.sites.for_measurements(),
+                trial,
+            )
+            .measurement
+        }
         Err(error) => unusable(limit, error.to_string()),
     }
 }

@@ -111,7 +111,7 @@ pub struct AllocationSite {
 
 /// A stack frame: its function, and its file and line where debug info has
 /// them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Frame {
     /// The function, without its hash (`my_crate::parse::header`).

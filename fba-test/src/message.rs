@@ -199,8 +199,10 @@ pub(crate) fn over_budget(
             failure.capacity,
         );
     }
-    if let Some(needed) = measurement.needed {
-        text += &format!("\n{}", breakdown(needed, &measurement.breakdown));
+    // The breakdown is of the run that gave the number said: what it needs,
+    // or, in global mode (where nothing fails), its high-water mark.
+    if measurement.needed.is_some() || measurement.heap.is_some() {
+        text += &format!("\n{}", breakdown(&measurement.breakdown));
     }
     text += &match measurement.needed {
         Some(needed) => format!(
@@ -215,25 +217,49 @@ pub(crate) fn over_budget(
         None => "\nthe search is off (FBA_SEARCH=0 or search = false): turn it on to learn what the test needs".to_owned(),
     };
     if let Some(sites) = &measurement.sites {
-        text += &sites_text(sites, shown);
+        text += &sites_text(sites, shown, measurement.breakdown.total());
     }
     text
 }
 
-/// What the `bytes` of a high-water mark were:
+/// What the bytes of a high-water mark were:
 /// `at the high-water mark of 512 bytes: 300 live, 180 freed but not reclaimed, 32 padding`.
-pub(crate) fn breakdown(bytes: usize, breakdown: &Breakdown) -> String {
+pub(crate) fn breakdown(breakdown: &Breakdown) -> String {
     format!(
-        "at the high-water mark of {bytes} bytes: {} live, {} freed but not reclaimed, {} padding",
-        breakdown.live_bytes, breakdown.freed_bytes, breakdown.padding_bytes
+        "at the high-water mark of {} bytes: {} live, {} freed but not reclaimed, {} padding",
+        breakdown.total(),
+        breakdown.live_bytes,
+        breakdown.freed_bytes,
+        breakdown.padding_bytes
     )
 }
 
-/// The sites of a high-water mark, `shown` of each kind (`None`: all), one
-/// per line, each line starting with a newline:
+/// Where the bytes of a passing test's high-water mark go: the breakdown,
+/// then `shown` sites of each kind, each line starting with a newline.
+pub(crate) fn where_the_bytes_go(
+    breakdown: &Breakdown,
+    sites: &Sites,
+    shown: Option<usize>,
+) -> String {
+    format!(
+        "\n{}{}",
+        self::breakdown(breakdown),
+        sites_text(sites, shown, breakdown.total())
+    )
+}
+
+/// The sites of the high-water mark `mark`, `shown` of each kind (`None`:
+/// all), one per line, each line starting with a newline:
 /// `  1024 bytes in 1 block at src/lib.rs:12 in my_crate::make_buffer`.
-pub(crate) fn sites_text(sites: &Sites, shown: Option<usize>) -> String {
+pub(crate) fn sites_text(sites: &Sites, shown: Option<usize>, mark: usize) -> String {
     let mut text = String::new();
+    if sites.high_water_mark != mark {
+        // The diagnostic run peaked elsewhere (its memory depends on timing).
+        text += &format!(
+            "\n(the sites are of a diagnostic run whose high-water mark was {} bytes)",
+            sites.high_water_mark
+        );
+    }
     for (list, title) in [
         (
             &sites.live,
@@ -537,7 +563,7 @@ mod tests {
             lines: false,
         };
         assert_eq!(
-            sites_text(&sites, None),
+            sites_text(&sites, None, 72),
             "\nlive at the high-water mark, by where it was allocated:\n  \
              64 bytes in 1 block in app::header\n  \
              8 bytes in 1 block at <unknown>\n\

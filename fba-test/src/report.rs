@@ -11,6 +11,8 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
+use fba_core::Breakdown;
+
 use crate::measurement::{Blocks, MeasuredState, Measurement, Sites, Verdict};
 
 /// One budget test's result.
@@ -49,17 +51,10 @@ pub(crate) struct Row {
     pub(crate) cases: Option<usize>,
     /// What the bytes of the minimum (or of what is needed) were at that
     /// high-water mark.
-    pub(crate) at_high_water: BreakdownRow,
+    #[serde(with = "crate::global::BreakdownDef")]
+    pub(crate) at_high_water: Breakdown,
     /// Where they were allocated (the diagnostic trial).
     pub(crate) sites: Option<Sites>,
-}
-
-/// A high-water mark's bytes: live, freed but not reclaimed, padding.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub(crate) struct BreakdownRow {
-    pub(crate) live_bytes: usize,
-    pub(crate) freed_bytes: usize,
-    pub(crate) padding_bytes: usize,
 }
 
 /// Blocks left alive, with the layouts of the first of them.
@@ -160,11 +155,7 @@ impl Row {
             }),
             one_time: measurement.one_time.as_ref().map(BlocksRow::new),
             cases: None,
-            at_high_water: BreakdownRow {
-                live_bytes: measurement.breakdown.live_bytes,
-                freed_bytes: measurement.breakdown.freed_bytes,
-                padding_bytes: measurement.breakdown.padding_bytes,
-            },
+            at_high_water: measurement.breakdown,
             sites: measurement.sites.clone(),
         }
     }

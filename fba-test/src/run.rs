@@ -33,6 +33,7 @@ pub(crate) fn explicit<R: Outcome>(test: &BudgetTest, mut trial: impl Trials<R>)
         search,
         test.runs.unwrap_or(1),
         settings,
+        settings.sites.for_tests(),
         &mut trial,
     );
     conclude(test, run.measurement, run.at_limit, |capacity| {
@@ -70,6 +71,7 @@ pub(crate) fn global<R: Outcome>(test: &BudgetTest, mut body: impl FnMut() -> R)
         cold: test.cold,
         verify: test.verify.unwrap_or(settings.verify),
         name: Some(&name),
+        diagnosis: settings.sites.for_tests(),
         settings,
     };
     let (measurement, result) = global::suspended(|| global::measure(plan, body));
@@ -141,13 +143,7 @@ fn conclude<R: Outcome>(
                 let sites = measurement
                     .sites
                     .as_ref()
-                    .map(|sites| {
-                        format!(
-                            "\n{}{}",
-                            message::breakdown(measurement.high_water_mark, &measurement.breakdown),
-                            message::sites_text(sites, shown)
-                        )
-                    })
+                    .map(|sites| message::where_the_bytes_go(&measurement.breakdown, sites, shown))
                     .unwrap_or_default();
                 println!("{}{sites}", message::pass_line(&site, &measurement));
             }

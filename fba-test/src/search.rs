@@ -12,7 +12,7 @@ use crate::buffer::BufferUnavailable;
 use crate::measurement::{Measurement, Verdict};
 use crate::outcome::Outcome;
 use crate::quiet::Printing;
-use crate::settings::Settings;
+use crate::settings::{Diagnosis, Settings};
 use crate::sites::{self, Recorder};
 use crate::trial::{self, Judgement, Trial};
 
@@ -26,12 +26,14 @@ pub(crate) struct Run<R> {
 /// Runs the trials for a body with `limit` bytes. `trial(capacity, printing)`
 /// runs the body once. With `runs` > 1 (a body whose memory depends on
 /// thread timing), that many trials at the limit give a range of high-water
-/// marks and the largest is the minimum.
+/// marks and the largest is the minimum. `diagnosis` says when the
+/// diagnostic trial runs.
 pub(crate) fn run<R: Outcome>(
     limit: usize,
     search: bool,
     runs: usize,
     settings: Settings,
+    diagnosis: Diagnosis,
     mut trial: impl trial::Trials<R>,
 ) -> Run<R> {
     let mut measurement = Measurement::new(limit, search, settings.max_bytes);
@@ -117,7 +119,7 @@ pub(crate) fn run<R: Outcome>(
     if let Err(verdict) = outcome {
         measurement.verdict = verdict;
     }
-    diagnose(&mut trials, &mut measurement, settings);
+    diagnose(&mut trials, &mut measurement, diagnosis);
     measurement.trials = trials.count;
     Run {
         measurement,
@@ -138,7 +140,7 @@ fn record<R>(measurement: &mut Measurement, trial: &Trial<R>) {
 fn diagnose<R: Outcome>(
     trials: &mut Trials<'_, R>,
     measurement: &mut Measurement,
-    settings: Settings,
+    diagnosis: Diagnosis,
 ) {
     let capacity = match measurement.verdict {
         Verdict::Passed => measurement.minimum.or(Some(measurement.limit)),
@@ -146,16 +148,21 @@ fn diagnose<R: Outcome>(
         _ => None,
     };
     let over = measurement.verdict == Verdict::OverBudget;
-    let Some(capacity) = capacity.filter(|_| settings.sites.wanted(over)) else {
+    let Some(capacity) = capacity.filter(|_| diagnosis.wanted(over)) else {
         return;
     };
-    let recorder = Recorder::new();
+    // A body that passes with `capacity` bytes reaches them at its peak
+    // (unless it adapts to failure): nothing after that is recorded.
+    let recorder = Recorder::explaining(capacity);
     trials.count += 1;
-    if let Ok(trial) = (trials.trial)(capacity, Printing::Quiet, Some(&recorder)) {
-        measurement.sites = Some(sites::sites(recorder.take(), trial.stats.high_water_mark));
-        if trial.passed() {
-            measurement.breakdown = trial.stats.at_high_water;
-        }
+    if let Ok(trial) = (trials.trial)(capacity, Printing::Quiet, Some(&recorder))
+        && trial.passed()
+    {
+        // Resolving stacks allocates: the runtime's work, outside any budget.
+        measurement.sites = Some(crate::global::suspended(|| {
+            sites::sites(recorder.take(), trial.stats.high_water_mark)
+        }));
+        measurement.breakdown = trial.stats.at_high_water;
     }
 }
 
@@ -313,7 +320,7 @@ mod tests {
         limit: usize,
         body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
     ) -> Measurement {
-        run(limit, true, 1, SETTINGS, trial::fixed(body)).measurement
+        run(limit, true, 1, SETTINGS, Diagnosis::Off, trial::fixed(body)).measurement
     }
 
     /// Allocates `n` bytes in one block, and frees them.
@@ -461,6 +468,7 @@ mod tests {
             true,
             1,
             SETTINGS,
+            Diagnosis::Off,
             trial::thread_safe(|alloc: &ThreadSafeFixedBufferAllocator<'_>| {
                 std::thread::scope(|s| {
                     s.spawn(|| alloc.alloc_slice_copy(&[0u8; 300]).map(|_| ()))
@@ -480,6 +488,7 @@ mod tests {
             false,
             1,
             SETTINGS,
+            Diagnosis::Off,
             trial::fixed(|alloc: &FixedBufferAllocator<'_>| bytes(alloc, 10)),
         )
         .measurement;
@@ -492,6 +501,7 @@ mod tests {
             false,
             1,
             SETTINGS,
+            Diagnosis::Off,
             trial::fixed(|alloc: &FixedBufferAllocator<'_>| bytes(alloc, 10)),
         )
         .measurement;
@@ -512,5 +522,37 @@ mod tests {
             reason.starts_with("could not allocate a buffer of"),
             "{reason}"
         );
+    }
+
+    /// Runs `body` as `run` does with `diagnosis`; returns the measurement
+    /// and how many of its trials were observed.
+    fn observed_trials(
+        limit: usize,
+        diagnosis: Diagnosis,
+        body: impl FnMut(&FixedBufferAllocator<'_>),
+    ) -> (Measurement, usize) {
+        let observed = Cell::new(0);
+        let mut trial = trial::fixed(body);
+        let counting = |capacity, printing, recorder: Option<&Recorder>| {
+            observed.set(observed.get() + usize::from(recorder.is_some()));
+            trial(capacity, printing, recorder)
+        };
+        let measurement = run(limit, true, 1, SETTINGS, diagnosis, counting).measurement;
+        (measurement, observed.get())
+    }
+
+    #[test]
+    fn measuring_trials_are_never_observed_and_the_diagnostic_trial_is_one_more() {
+        let (m, observed) = observed_trials(4096, Diagnosis::Failures, |alloc| bytes(alloc, 100));
+        assert_eq!((observed, m.trials, m.sites.is_none()), (0, 3, true));
+        let (m, observed) = observed_trials(4096, Diagnosis::Always, |alloc| bytes(alloc, 100));
+        assert_eq!((observed, m.trials), (1, 4));
+        let sites = m.sites.expect("the diagnostic trial's sites");
+        assert_eq!((sites.high_water_mark, sites.live.len()), (100, 1));
+        let (m, observed) = observed_trials(64, Diagnosis::Failures, |alloc| bytes(alloc, 100));
+        assert_eq!((m.verdict, observed), (Verdict::OverBudget, 1));
+        assert_eq!(m.breakdown.total(), 100);
+        let (_, observed) = observed_trials(64, Diagnosis::Off, |alloc| bytes(alloc, 100));
+        assert_eq!(observed, 0);
     }
 }

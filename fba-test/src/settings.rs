@@ -38,11 +38,62 @@ pub(crate) struct Sites {
 /// How many sites a failure shows when `FBA_SITES` is not set.
 pub(crate) const DEFAULT_SITES: usize = 5;
 
+/// When a measurement runs its diagnostic trial.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Diagnosis {
+    Off,
+    /// For a body over its budget.
+    Failures,
+    /// Passing bodies too.
+    Always,
+}
+
+impl Diagnosis {
+    /// Whether a body with this verdict (`over`: over budget) gets one.
+    pub(crate) fn wanted(self, over: bool) -> bool {
+        match self {
+            Diagnosis::Off => false,
+            Diagnosis::Failures => over,
+            Diagnosis::Always => true,
+        }
+    }
+}
+
 impl Sites {
-    /// Whether a test with this verdict (`failed`: over budget) runs the
-    /// diagnostic trial.
-    pub(crate) fn wanted(&self, failed: bool) -> bool {
-        self.shown != Some(0) && (failed || self.asked)
+    /// A budget test's: failures always (their message shows the sites),
+    /// passing tests when `FBA_SITES` is set.
+    pub(crate) fn for_tests(&self) -> Diagnosis {
+        match (self.shown, self.asked) {
+            (Some(0), _) => Diagnosis::Off,
+            (_, true) => Diagnosis::Always,
+            (_, false) => Diagnosis::Failures,
+        }
+    }
+
+    /// An assertion's (`fba::assert_budget`): failures only, whose message
+    /// shows them; a passing input's sites would be shown nowhere.
+    pub(crate) fn for_assertions(&self) -> Diagnosis {
+        match self.shown {
+            Some(0) => Diagnosis::Off,
+            _ => Diagnosis::Failures,
+        }
+    }
+
+    /// A measurement's (`fba::measure`): only when `FBA_SITES` asks, since
+    /// nothing is printed.
+    pub(crate) fn for_measurements(&self) -> Diagnosis {
+        match (self.shown, self.asked) {
+            (Some(0), _) | (_, false) => Diagnosis::Off,
+            (_, true) => Diagnosis::Always,
+        }
+    }
+
+    /// How many sites to show, as `FBA_SITES` says (the default where it
+    /// is malformed: the test that reads it fails with the sentence).
+    pub(crate) fn shown_from_env() -> Option<usize> {
+        Settings::from_env()
+            .map(|settings| settings.sites.shown)
+            .unwrap_or(Some(DEFAULT_SITES))
     }
 }
 
@@ -286,7 +337,8 @@ mod tests {
             (true, 1 << 30, false)
         );
         assert_eq!(defaults.sites.shown, Some(5));
-        assert!(defaults.sites.wanted(true) && !defaults.sites.wanted(false));
+        assert_eq!(defaults.sites.for_tests(), Diagnosis::Failures);
+        assert_eq!(defaults.sites.for_measurements(), Diagnosis::Off);
     }
 
     #[test]
@@ -367,12 +419,22 @@ mod tests {
         assert_eq!(sites("3").map(|s| s.shown), Ok(Some(3)));
         assert_eq!(sites(" ALL ").map(|s| s.shown), Ok(None));
         let off = sites("0").unwrap();
-        assert!(!off.wanted(true) && !off.wanted(false));
-        let asked = sites("2").unwrap();
-        assert!(
-            asked.wanted(false),
-            "set, it shows passing tests' sites too"
+        assert_eq!(
+            (
+                off.for_tests(),
+                off.for_assertions(),
+                off.for_measurements()
+            ),
+            (Diagnosis::Off, Diagnosis::Off, Diagnosis::Off)
         );
+        let asked = sites("2").unwrap();
+        assert_eq!(
+            asked.for_tests(),
+            Diagnosis::Always,
+            "set, passing tests show theirs too"
+        );
+        assert_eq!(asked.for_assertions(), Diagnosis::Failures);
+        assert_eq!(asked.for_measurements(), Diagnosis::Always);
         assert_eq!(
             sites("many").unwrap_err().to_string(),
             "FBA_SITES=\"many\" is not understood: write how many allocation sites to show, a number such as 5 \

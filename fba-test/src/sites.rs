@@ -7,7 +7,7 @@
 //! once per distinct stack, after the run; measuring trials record nothing.
 
 use std::alloc::Layout;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::ptr::NonNull;
@@ -23,6 +23,9 @@ use crate::measurement::{AllocationSite, Frame, Sites};
 /// The most blocks of one run whose stacks are captured; past that, blocks
 /// are counted without a place.
 const MAX_STACKS: usize = 100_000;
+/// The most events one run records; past that, recording stops (and the
+/// picture is of the last moment recorded).
+const MAX_EVENTS: usize = 10_000_000;
 /// The most frames a site's stack keeps.
 const MAX_FRAMES: usize = 64;
 
@@ -52,17 +55,14 @@ pub(crate) struct Record {
     stacks: Vec<Backtrace>,
 }
 
-impl Record {
-    /// Whether nothing was recorded (the recorder was not started).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-}
-
-/// Told of every block of the allocator it observes, while started.
+/// Told of every block of the allocator it observes, while started, until
+/// the bytes in use reach the high-water mark it is to explain (nothing
+/// after that moment is in the picture).
 pub(crate) struct Recorder {
     /// The buffer's start: events keep offsets from it.
     base: AtomicUsize,
+    /// The high-water mark of the measuring runs (`usize::MAX`: unknown).
+    mark: AtomicUsize,
     started: AtomicBool,
     record: Mutex<Record>,
 }
@@ -71,12 +71,25 @@ impl Recorder {
     pub(crate) const fn new() -> Recorder {
         Recorder {
             base: AtomicUsize::new(0),
+            mark: AtomicUsize::new(usize::MAX),
             started: AtomicBool::new(false),
             record: Mutex::new(Record {
                 events: Vec::new(),
                 stacks: Vec::new(),
             }),
         }
+    }
+
+    /// A recorder of the run whose high-water mark is to be `mark`.
+    pub(crate) fn explaining(mark: usize) -> Recorder {
+        let recorder = Recorder::new();
+        recorder.mark.store(mark, Ordering::Relaxed);
+        recorder
+    }
+
+    /// Explains the high-water mark `mark` from now on.
+    pub(crate) fn aim(&self, mark: usize) {
+        self.mark.store(mark, Ordering::Relaxed);
     }
 
     /// Starts recording the blocks of a buffer that starts at `base`.
@@ -89,12 +102,13 @@ impl Recorder {
     /// Stops recording and hands over what was recorded.
     pub(crate) fn take(&self) -> Record {
         self.started.store(false, Ordering::Release);
-        std::mem::take(
-            &mut *self
-                .record
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Record> {
+        self.record
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records `event` (and the stack that allocated, for an allocation).
@@ -106,19 +120,20 @@ impl Recorder {
         }
         let recorded = panic::catch_unwind(AssertUnwindSafe(|| {
             global::suspended(|| {
-                let captured = stack.then(Backtrace::new_unresolved);
-                let mut record = self
-                    .record
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let room = self.lock().stacks.len() < MAX_STACKS;
+                // The stack is captured before the lock is taken: another
+                // thread's event never waits for it.
+                let captured = (stack && room).then(Backtrace::new_unresolved);
+                let mut record = self.lock();
                 let mut event = event(self.base.load(Ordering::Relaxed));
-                if let (Event::Allocated { stack, .. }, Some(captured)) = (&mut event, captured)
-                    && record.stacks.len() < MAX_STACKS
-                {
+                if let (Event::Allocated { stack, .. }, Some(captured)) = (&mut event, captured) {
                     record.stacks.push(captured);
                     *stack = Some(record.stacks.len() - 1);
                 }
                 record.events.push((event, used));
+                if used == self.mark.load(Ordering::Relaxed) || record.events.len() >= MAX_EVENTS {
+                    self.started.store(false, Ordering::Release);
+                }
             })
         }));
         // A record that could not be made leaves a gap, never a panic inside
@@ -192,7 +207,9 @@ fn at_high_water(events: &[(Event, usize)], high_water: usize) -> (Vec<Piece>, V
     let Some(reached) = reached else {
         return (Vec::new(), Vec::new());
     };
-    let mut live: HashMap<usize, Piece> = HashMap::new();
+    // By offset, so that the pieces (and the stack a site shows) come in
+    // address order every time.
+    let mut live: BTreeMap<usize, Piece> = BTreeMap::new();
     let mut freed: Vec<Piece> = Vec::new();
     for (event, used) in &events[..=reached] {
         match *event {
@@ -313,19 +330,23 @@ impl Stacks {
     /// The sites of `pieces`, largest first.
     fn group(&mut self, pieces: &[Piece]) -> Vec<AllocationSite> {
         let mut sites: Vec<AllocationSite> = Vec::new();
+        let mut by_place: HashMap<Option<Frame>, usize> = HashMap::new();
         for (bytes, stack) in pieces {
             let (frame, frames) = self.place(*stack);
-            match sites.iter_mut().find(|site| site.frame == frame) {
-                Some(site) => {
-                    site.bytes += bytes;
-                    site.blocks += 1;
+            match by_place.get(&frame) {
+                Some(&index) => {
+                    sites[index].bytes += bytes;
+                    sites[index].blocks += 1;
                 }
-                None => sites.push(AllocationSite {
-                    bytes: *bytes,
-                    blocks: 1,
-                    frame,
-                    frames,
-                }),
+                None => {
+                    by_place.insert(frame.clone(), sites.len());
+                    sites.push(AllocationSite {
+                        bytes: *bytes,
+                        blocks: 1,
+                        frame,
+                        frames,
+                    });
+                }
             }
         }
         sites.sort_by(|a, b| {
@@ -408,7 +429,10 @@ fn library(name: &str) -> bool {
             | "test"
             | "__rustc"
     ) || name.starts_with("__rust")
-        || name.starts_with("rust_")
+        || matches!(
+            name,
+            "rust_begin_unwind" | "rust_panic" | "rust_eh_personality"
+        )
 }
 
 /// Source files of those libraries: the standard library's, and the
@@ -423,7 +447,7 @@ fn library_file(file: &str) -> bool {
         "backtrace",
     ];
     file.contains("/rustc/")
-        || file.contains("rustlib")
+        || file.contains("/lib/rustlib/")
         || Path::new(file).components().any(|component| {
             let component = component.as_os_str().to_string_lossy();
             CRATES.iter().any(|name| {
@@ -460,9 +484,14 @@ mod tests {
             "<&fba_core::fixed::FixedBufferAllocator as allocator_api2::stable::alloc::Allocator>::allocate",
             "__rustc::__rust_alloc",
             "std::panicking::try",
+            "rust_begin_unwind",
         ] {
             assert!(library(name), "{name}");
         }
+        assert!(
+            !library("rust_decimal::Decimal::new"),
+            "crates named rust_* are not std's"
+        );
         let frame = |function: &str, file: Option<&str>| Frame {
             function: Some(function.to_owned()),
             file: file.map(str::to_owned),
@@ -565,5 +594,75 @@ mod tests {
         // Under threads a run's events may never show its high-water mark:
         // the closest below it stands in.
         assert_eq!(at_high_water(&events, 40).1, [(12, Some(0))]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 256,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Whatever the allocations, frees, grows and shrinks, the pieces
+        /// the replay finds at the high-water mark are the allocator's own
+        /// breakdown of it.
+        #[test]
+        fn the_replay_at_the_high_water_mark_is_the_allocators_breakdown(
+            ops in proptest::collection::vec(
+                (0..4u8, 1..64usize, 0..4u32, proptest::prelude::any::<usize>()),
+                1..60,
+            ),
+        ) {
+            use allocator_api2::vec::Vec as Blocks;
+            use fba_core::FixedBufferAllocator;
+            use std::mem::MaybeUninit;
+
+            /// A block of bytes or of words (aligned to 8).
+            enum Block<'a> {
+                Bytes(Blocks<u8, &'a FixedBufferAllocator<'a>>),
+                Words(Blocks<u64, &'a FixedBufferAllocator<'a>>),
+            }
+
+            let recorder = Recorder::new();
+            let mut memory = vec![MaybeUninit::<u8>::uninit(); 4096];
+            recorder.start(memory.as_ptr().addr());
+            let mut alloc = FixedBufferAllocator::new(&mut memory);
+            alloc.set_observer(Some(&recorder));
+            let alloc = &alloc;
+            let mut blocks: Vec<Block<'_>> = Vec::new();
+            for (op, size, kind, pick) in ops {
+                // Growing past the buffer fails: the policy is `Error`.
+                let index = pick % blocks.len().max(1);
+                match op {
+                    0 => {
+                        let block = if kind % 2 == 0 {
+                            let mut bytes = Blocks::new_in(alloc);
+                            bytes.try_reserve_exact(size).ok().map(|()| Block::Bytes(bytes))
+                        } else {
+                            let mut words = Blocks::new_in(alloc);
+                            words.try_reserve_exact(size / 8 + 1).ok().map(|()| Block::Words(words))
+                        };
+                        blocks.extend(block);
+                    }
+                    _ if blocks.is_empty() => {}
+                    1 => drop(blocks.swap_remove(index)),
+                    2 => match &mut blocks[index] {
+                        Block::Bytes(bytes) => drop(bytes.try_reserve_exact(bytes.capacity() + size)),
+                        Block::Words(words) => drop(words.try_reserve_exact(words.capacity() + size / 8 + 1)),
+                    },
+                    _ => match &mut blocks[index] {
+                        Block::Bytes(bytes) => bytes.shrink_to(bytes.capacity() / 2),
+                        Block::Words(words) => words.shrink_to(words.capacity() / 2),
+                    },
+                }
+            }
+            let stats = alloc.stats();
+            drop(blocks);
+            let record = recorder.take();
+            let (live, freed) = at_high_water(&record.events, stats.high_water_mark);
+            let sum = |pieces: &[Piece]| pieces.iter().map(|(bytes, _)| bytes).sum::<usize>();
+            proptest::prop_assert_eq!(sum(&live), stats.at_high_water.live_bytes);
+            proptest::prop_assert_eq!(sum(&freed), stats.at_high_water.freed_bytes);
+        }
     }
 }

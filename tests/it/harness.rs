@@ -271,7 +271,7 @@ fn with_fba_sites_the_harness_shows_passing_tests_sites_after_the_table() {
         + 1;
     // Three `(&str, &str)` fields of 32 bytes in a vector of 4, in place.
     let sites = format!(
-        "explicit::parses_a_header: at the high-water mark of 128 bytes: 128 live, 0 freed but not reclaimed, 0 padding\n\
+        "explicit::parses_a_header:\nat the high-water mark of 128 bytes: 128 live, 0 freed but not reclaimed, 0 padding\n\
          live at the high-water mark, by where it was allocated:\n  \
          128 bytes in 1 block at tests/budgets/main.rs:{push} in budgets::explicit::parses_a_header\n"
     );

@@ -177,6 +177,34 @@ fn over_budget_tests_name_their_sites_and_the_breakdown_under_cargo_test() {
     );
     assert_eq!(row["sites"]["freed"][0]["bytes"], SCRATCH);
     assert_eq!(row["sites"]["lines"], true);
+    let global = rows
+        .iter()
+        .find(|row| row["test"] == "three_global_sites_over_budget")
+        .expect("the global test's row");
+    assert_eq!(
+        global["at_high_water"], row["at_high_water"],
+        "the same bytes in global mode"
+    );
+    let functions: Vec<&str> = global["sites"]["live"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|site| site["frame"]["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            "sites_fixture::global::header",
+            "sites_fixture::global::name"
+        ]
+    );
+    // The passing test ran no diagnostic trial (FBA_SITES is not set).
+    let passing = rows
+        .iter()
+        .find(|row| row["test"] == "tests::three_sites_within_budget")
+        .unwrap();
+    assert!(passing["sites"].is_null(), "{passing}");
+    assert_eq!(passing["trials"], 3);
 }
 
 #[test]
@@ -253,14 +281,20 @@ fn sites_under_nextest() {
             "lacks\n{expected}\n--- output ---\n{output}"
         );
     }
-    assert!(
-        rows(&path).iter().all(|row| row["verdict"] != "over budget"
-            || row["sites"]["live"]
-                .as_array()
-                .is_some_and(|live| live.len() == 2)),
-        "{:?}",
-        rows(&path)
-    );
+    let rows = rows(&path);
+    let over: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|row| row["verdict"] == "over budget")
+        .collect();
+    assert_eq!(over.len(), 2, "the explicit and the global test: {rows:?}");
+    for row in over {
+        assert_eq!(
+            row["sites"]["live"].as_array().map(Vec::len),
+            Some(2),
+            "{row}"
+        );
+        assert_eq!(row["sites"]["freed"][0]["bytes"], SCRATCH, "{row}");
+    }
 }
 
 #[test]
@@ -287,4 +321,17 @@ fn a_release_build_without_debug_info_degrades_to_unknown_places_and_says_why() 
         output.contains("(places need debug info: `[profile.test] debug = true` is the default; for a --release test build set `[profile.release] debug = \"line-tables-only\"`)"),
         "{output}"
     );
+    // Each site falls back to a function the symbol table names, or to
+    // <unknown>, never to a line.
+    let lines: Vec<&str> = output
+        .lines()
+        .filter(|line| line.starts_with("  ") && line.contains(" bytes in "))
+        .collect();
+    assert!(!lines.is_empty(), "{output}");
+    for line in lines {
+        assert!(
+            line.ends_with(" at <unknown>") || (line.contains(" in ") && !line.contains(".rs:")),
+            "{line}"
+        );
+    }
 }

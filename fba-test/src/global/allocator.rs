@@ -110,10 +110,16 @@ impl<A: GlobalAlloc> GlobalBudget<A> {
 // SAFETY: every block is returned to the allocator that gave it: blocks of a
 // budget's region are recognised by address (regions are published before
 // any block is handed out and unpublished only when none is live), all other
-// blocks go to `inner`. Nothing here allocates, locks or panics: the thread
-// local is const-initialised without a destructor and read with `try_with`,
-// region state is atomic, exhaustion of a region spills to `inner` (or, in
-// the verification child, returns null as `GlobalAlloc` asks).
+// blocks go to `inner`. Nothing here unwinds: the thread local is
+// const-initialised without a destructor and read with `try_with`, region
+// state is atomic, exhaustion of a region spills to `inner` (or, in the
+// verification child, returns null as `GlobalAlloc` asks). Only a diagnostic
+// run's region does more: its allocator's observer (`sites::Recorder`)
+// captures a stack, takes its own mutex and pushes to its record, all with the
+// calling thread outside any budget (so what it allocates goes to `inner`,
+// never back into the region), the stack captured before the mutex is taken
+// (so no thread holds it while it allocates more than a push), inside
+// `catch_unwind`.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalBudget<A> {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {

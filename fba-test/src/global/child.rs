@@ -105,11 +105,16 @@ pub(crate) fn act<R: Outcome>(
             Ok(returned)
         }
         Role::Measure { sites } => {
-            let (first, result) =
-                super::observed::observe(&mut body, limit, max_bytes, Printing::Trial, sites)
-                    .map_err(|error| error.to_string())?;
+            let (first, result) = super::observed::observe(
+                &mut body,
+                limit,
+                max_bytes,
+                Printing::Trial,
+                sites.then_some(usize::MAX),
+            )
+            .map_err(|error| error.to_string())?;
             let (second, _) =
-                super::observed::observe(&mut body, limit, max_bytes, Printing::Quiet, false)
+                super::observed::observe(&mut body, limit, max_bytes, Printing::Quiet, None)
                     .map_err(|error| error.to_string())?;
             let line = scope::suspended(|| serde_json::to_string(&(first, second)))
                 .map_err(|error| error.to_string())?;

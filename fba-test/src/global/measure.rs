@@ -17,7 +17,7 @@ use super::region;
 use crate::measurement::{Blocks, HeapProfile, MeasuredState, Measurement, Verdict};
 use crate::outcome::Outcome;
 use crate::quiet::{self, Printing};
-use crate::settings::Settings;
+use crate::settings::{Diagnosis, Settings};
 
 /// What to do with blocks that escape the budget.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,6 +48,8 @@ pub(crate) struct Plan<'a> {
     pub(crate) verify: bool,
     /// The test's name, to run it in child processes (cold, verify).
     pub(crate) name: Option<&'a str>,
+    /// When the diagnostic run (allocation sites) is wanted.
+    pub(crate) diagnosis: Diagnosis,
     pub(crate) settings: Settings,
 }
 
@@ -55,7 +57,7 @@ impl Plan<'_> {
     /// The plan of a measurement without a test behind it
     /// (`fba::measure_global`, `fba::assert_budget_global`): a warm-up, then
     /// two runs that must agree (one with the search off).
-    pub(crate) fn new(limit: usize, settings: Settings) -> Plan<'static> {
+    pub(crate) fn new(limit: usize, settings: Settings, diagnosis: Diagnosis) -> Plan<'static> {
         Plan {
             limit,
             search: settings.search,
@@ -65,6 +67,7 @@ impl Plan<'_> {
             cold: false,
             verify: false,
             name: None,
+            diagnosis,
             settings,
         }
     }
@@ -136,7 +139,14 @@ fn diagnose<R: Outcome>(
     measurement: &mut Measurement,
 ) {
     let over = measurement.verdict == Verdict::OverBudget;
-    if !(over || measurement.verdict == Verdict::Passed) || !plan.settings.sites.wanted(over) {
+    // Over budget without a number (the region spilled, or the search is
+    // off) there is no mark to explain.
+    let mark = match measurement.verdict {
+        Verdict::Passed => measurement.high_water_mark,
+        Verdict::OverBudget if measurement.needed.is_some() => measurement.high_water_mark,
+        _ => return,
+    };
+    if !plan.diagnosis.wanted(over) {
         return;
     }
     let observed = match (plan.cold, plan.name) {
@@ -151,7 +161,7 @@ fn diagnose<R: Outcome>(
                 plan.limit,
                 plan.settings.max_bytes,
                 Printing::Quiet,
-                true,
+                Some(mark),
             )
             .ok()
             .map(|(observed, _)| observed)
@@ -195,7 +205,7 @@ fn observe<R: Outcome>(
     body: &mut impl FnMut() -> R,
     printing: Printing,
 ) -> Result<(Observed, thread::Result<R>), Verdict> {
-    observed::observe(body, plan.limit, plan.settings.max_bytes, printing, false)
+    observed::observe(body, plan.limit, plan.settings.max_bytes, printing, None)
         .map_err(|error| unusable(error.to_string()))
 }
 

@@ -25,6 +25,7 @@ mod scope;
 pub use allocator::GlobalBudget;
 pub(crate) use child::{act as act_as_child, role as child_role};
 pub(crate) use measure::{Leaks, Plan, measure};
+pub(crate) use observed::BreakdownDef;
 pub use scope::BudgetScope;
 pub(crate) use scope::suspended;
 

@@ -52,19 +52,18 @@ pub(crate) struct Observed {
 
 /// Runs `body` once in a tracked region of `max_bytes`, judged against
 /// `limit`, with its panics printed as `printing` says; with `sites`, the
-/// diagnostic run that records where the bytes of its high-water mark were
-/// allocated.
+/// diagnostic run that records where the bytes of the high-water mark
+/// `sites` (the measuring runs') were allocated.
 pub(crate) fn observe<R: Outcome>(
     body: &mut impl FnMut() -> R,
     limit: usize,
     max_bytes: usize,
     printing: Printing,
-    sites: bool,
+    sites: Option<usize>,
 ) -> Result<(Observed, thread::Result<R>), ClaimError> {
-    let tracking = if sites {
-        Tracking::EscapesAndSites
-    } else {
-        Tracking::Escapes
+    let tracking = match sites {
+        Some(mark) => Tracking::EscapesAndSites { mark },
+        None => Tracking::Escapes,
     };
     let region = region::claim(max_bytes, limit, false, tracking)?;
     let result = {
@@ -74,7 +73,9 @@ pub(crate) fn observe<R: Outcome>(
     let (snapshot, escapes, record) = region.finish();
     let failure = crate::trial::failure(&result);
     let mut observed = Observed::new(snapshot, escapes, failure);
-    observed.sites = record.map(|record| crate::sites::sites(record, observed.high_water_mark()));
+    // Resolving stacks allocates: the runtime's work, outside any budget.
+    observed.sites = record
+        .map(|record| scope::suspended(|| crate::sites::sites(record, observed.high_water_mark())));
     Ok((observed, result))
 }
 
@@ -93,9 +94,11 @@ struct StatsDef {
     at_high_water: Breakdown,
 }
 
+/// `Breakdown` (of fba-core, which has no serde) as rows and child reports
+/// write it.
 #[derive(Serialize, Deserialize)]
 #[serde(remote = "Breakdown")]
-struct BreakdownDef {
+pub(crate) struct BreakdownDef {
     live_bytes: usize,
     freed_bytes: usize,
     padding_bytes: usize,

@@ -76,6 +76,8 @@ pub(crate) struct Region {
     /// The diagnostic run's record of every block with its stack, told by
     /// the region's allocator (its observer) while started.
     recorder: Recorder,
+    /// The region records sites (a diagnostic run).
+    sites: AtomicBool,
 }
 
 /// What a region records besides its statistics.
@@ -85,8 +87,9 @@ pub(crate) enum Tracking {
     Nothing,
     /// Every allocation and free, to name the blocks left alive.
     Escapes,
-    /// That, and the stack of every block, for its allocation site.
-    EscapesAndSites,
+    /// That, and the stack of every block, for its allocation site, up to
+    /// the moment the bytes in use reach `mark`.
+    EscapesAndSites { mark: usize },
 }
 
 // SAFETY: every field is atomic except `allocator`, which is written only
@@ -206,6 +209,7 @@ impl Region {
             over_limit: OverLimit::empty(),
             log: Log::empty(),
             recorder: Recorder::new(),
+            sites: AtomicBool::new(false),
         }
     }
 
@@ -338,8 +342,11 @@ impl Region {
                 }
             }
         });
-        let record = self.recorder.take();
-        let record = (!record.is_empty()).then_some(record);
+        // Only a diagnostic run has a record (and takes the lock).
+        let record = self
+            .sites
+            .swap(false, Ordering::AcqRel)
+            .then(|| self.recorder.take());
         // A region a thread may still allocate from is never released.
         if !abandoned && self.live.fetch_or(ENDED, Ordering::AcqRel) == 0 {
             self.release();
@@ -417,7 +424,8 @@ pub(super) fn claim(
             region.allocator.get(),
             ThreadSafeFixedBufferAllocator::new(bytes),
         );
-        if tracking == Tracking::EscapesAndSites {
+        if let Tracking::EscapesAndSites { mark } = tracking {
+            region.recorder.aim(mark);
             region.recorder.start(memory.as_ptr().addr());
             (*region.allocator.get()).set_observer(Some(&region.recorder));
         }
@@ -440,6 +448,10 @@ pub(super) fn claim(
     if tracking != Tracking::Nothing {
         region.log.start();
     }
+    region.sites.store(
+        matches!(tracking, Tracking::EscapesAndSites { .. }),
+        Ordering::Relaxed,
+    );
     let start = memory.as_ptr().addr();
     region.end.store(start + capacity, Ordering::SeqCst);
     region.start.store(start, Ordering::SeqCst);
