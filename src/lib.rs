@@ -26,7 +26,7 @@ pub use fba_macros::memory_budget;
 pub use fba_test::harness;
 pub use fba_test::{
     AllocationSite, BUFFER_ALIGNMENT, Blocks, BudgetScope, DEFAULT_MAX_BYTES, Frame, GlobalBudget,
-    HeapProfile, MeasuredState, Measurement, Outcome, Sites, Verdict, assert_budget,
+    HeapProfile, MeasuredState, Measurement, Outcome, Sites, Target, Verdict, assert_budget,
     assert_budget_global, block_on, measure, measure_global, measure_thread_safe,
 };
 

@@ -94,7 +94,11 @@ pub(crate) fn table(rows: &[Row]) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    let mut text = String::from("\nmemory budgets:\n");
+    let mut text = format!(
+        "\nmemory budgets ({}, {}-bit):\n",
+        crate::Target::this().triple,
+        usize::BITS
+    );
     for line in &lines {
         let cells: Vec<String> = line
             .iter()
@@ -152,10 +156,14 @@ mod tests {
         ];
         assert_eq!(
             table(&rows),
-            "\nmemory budgets:\n\
+            format!(
+                "\nmemory budgets ({}, {}-bit):\n\
              test      declared  minimum  headroom  trials  one-time  verdict\n\
              tests::a      4096     3104     24.2%       3         -  passed\n\
-             tests::b      4096        -         -       3         -  needs 5120\n"
+             tests::b      4096        -         -       3         -  needs 5120\n",
+                crate::Target::this().triple,
+                usize::BITS
+            )
         );
         assert_eq!(table(&[]), "");
     }

@@ -35,7 +35,7 @@ pub use block_on::block_on;
 pub use buffer::BUFFER_ALIGNMENT;
 pub use global::{BudgetScope, GlobalBudget};
 pub use measurement::{
-    AllocationSite, Blocks, Frame, HeapProfile, MeasuredState, Measurement, Sites, Verdict,
+    AllocationSite, Blocks, Frame, HeapProfile, MeasuredState, Measurement, Sites, Target, Verdict,
 };
 pub use outcome::Outcome;
 pub use settings::DEFAULT_MAX_BYTES;

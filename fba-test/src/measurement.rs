@@ -58,6 +58,8 @@ pub struct Measurement {
     pub verdict: Verdict,
     /// Every trial's buffer starts at a multiple of this many bytes.
     pub buffer_alignment: usize,
+    /// What it was measured for: the numbers are of this target's layouts.
+    pub target: Target,
     /// The largest buffer the search for `needed` tries (`FBA_MAX_BYTES`).
     pub max_bytes: usize,
     /// Whether the search for the minimum (or what is needed) ran.
@@ -120,6 +122,35 @@ pub struct Frame {
     pub file: Option<String>,
     /// The line.
     pub line: Option<u32>,
+}
+
+/// The target a measurement is of: layouts (pointers, `usize`, collection
+/// headers) and so numbers differ between targets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Target {
+    /// The target triple the test binary was built for
+    /// (`armv7-unknown-linux-gnueabihf`).
+    pub triple: &'static str,
+    /// Its pointer width in bits.
+    pub pointer_width: u32,
+}
+
+impl Target {
+    /// The target this code was built for.
+    pub const fn this() -> Target {
+        Target {
+            triple: env!("FBA_TARGET"),
+            pointer_width: usize::BITS,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    /// `armv7-unknown-linux-gnueabihf (32-bit)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}-bit)", self.triple, self.pointer_width)
+    }
 }
 
 /// Which run of a body a measurement describes.
@@ -207,6 +238,7 @@ impl Measurement {
             first_failure: None,
             verdict: Verdict::Passed,
             buffer_alignment: crate::BUFFER_ALIGNMENT,
+            target: Target::this(),
             max_bytes,
             searched,
             heap: None,

@@ -116,6 +116,7 @@ pub(crate) fn pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
             measurement.minimum.unwrap_or(0).saturating_sub(1)
         );
     }
+    line += &format!("; measured for {}", measurement.target);
     line
 }
 
@@ -361,20 +362,21 @@ pub(crate) fn failure(
     passed: bool,
     shown: Option<usize>,
 ) -> Option<String> {
+    let measured = |text: String| format!("{text}\nmeasured for {}", measurement.target);
     match &measurement.verdict {
         Verdict::Failed { reason } if passed => Some(reason.clone()),
-        Verdict::OverBudget => Some(over_budget(site, measurement, shown)),
-        Verdict::NotDeterministic { reason } => Some(not_deterministic(site, reason)),
+        Verdict::OverBudget => Some(measured(over_budget(site, measurement, shown))),
+        Verdict::NotDeterministic { reason } => Some(measured(not_deterministic(site, reason))),
         Verdict::Unusable { reason } => Some(unusable(site, reason)),
-        Verdict::Leaked { reason } => Some(format!(
+        Verdict::Leaked { reason } => Some(measured(format!(
             "memory budget test {} leaked: {reason}\n\
              free what the body allocates before it returns, or remove leaks = \"deny\"",
             site.name
-        )),
-        Verdict::NotVerified { reason } => Some(format!(
+        ))),
+        Verdict::NotVerified { reason } => Some(measured(format!(
             "the minimum of memory budget test {} was not proved by failure: {reason}",
             site.name
-        )),
+        ))),
         Verdict::Passed | Verdict::Failed { .. } => None,
     }
 }
@@ -385,6 +387,47 @@ mod tests {
     use crate::measurement::{Frame, HeapProfile};
     use core::alloc::Layout;
     use fba_core::BudgetExceeded;
+
+    /// The pass line without the target it ends with (which
+    /// `every_line_says_what_target_it_was_measured_for` checks).
+    fn pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
+        let line = super::pass_line(site, measurement);
+        let target = format!("; measured for {}", crate::Target::this());
+        line.strip_suffix(&target)
+            .unwrap_or_else(|| panic!("{line:?} does not end with {target:?}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn every_line_says_what_target_it_was_measured_for() {
+        let m = Measurement {
+            minimum: Some(64),
+            trials: 3,
+            ..measurement(Verdict::Passed)
+        };
+        let target = crate::Target::this();
+        assert_eq!(target.pointer_width, usize::BITS);
+        assert!(
+            target
+                .triple
+                .contains(std::env::consts::ARCH.split('_').next().unwrap()),
+            "{target}"
+        );
+        assert!(super::pass_line(&SITE, &m).ends_with(&format!(
+            "; measured for {} ({}-bit)",
+            target.triple,
+            usize::BITS
+        )));
+        let over = Measurement {
+            needed: Some(5120),
+            ..measurement(Verdict::OverBudget)
+        };
+        let text = failure(&SITE, &over, false, Some(5)).unwrap();
+        assert!(
+            text.ends_with(&format!("\nmeasured for {target}")),
+            "{text}"
+        );
+    }
 
     const SITE: Site<'static> = Site {
         name: "tests::parses_a_header",

@@ -40,6 +40,9 @@ pub(crate) struct Row {
     /// The value the budget was rewritten to (`FBA_UPDATE=1`).
     pub(crate) updated_to: Option<usize>,
     pub(crate) buffer_alignment: usize,
+    /// The target triple it was measured for, and its pointer width.
+    pub(crate) target: &'static str,
+    pub(crate) pointer_width: u32,
     pub(crate) verified_by_failure: bool,
     pub(crate) allocator: AllocatorRow,
     pub(crate) heap: Option<HeapRow>,
@@ -135,6 +138,8 @@ impl Row {
             verdict: verdict_name(&measurement.verdict),
             updated_to: None,
             buffer_alignment: measurement.buffer_alignment,
+            target: measurement.target.triple,
+            pointer_width: measurement.target.pointer_width,
             verified_by_failure: measurement.verified_by_failure,
             allocator: AllocatorRow {
                 capacity: stats.capacity,

@@ -235,12 +235,10 @@ fn stale(
         return None;
     }
     row.verdict = "stale";
-    Some(message::stale(
-        site,
-        measurement.limit,
-        minimum,
-        headroom,
-        max,
+    Some(format!(
+        "{}\nmeasured for {}",
+        message::stale(site, measurement.limit, minimum, headroom, max),
+        measurement.target
     ))
 }
 

@@ -6,8 +6,15 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// The default bound of the search for what an over-budget body needs.
-pub const DEFAULT_MAX_BYTES: usize = 1 << 30;
+/// The default bound of the search for what an over-budget body needs, and
+/// the size of a global-mode budget's reservation: 1 GiB, or 64 MiB where
+/// pointers are 32 bits wide (several reservations must fit in 4 GiB of
+/// address space).
+pub const DEFAULT_MAX_BYTES: usize = if cfg!(target_pointer_width = "64") {
+    1 << 30
+} else {
+    1 << 26
+};
 
 /// Settings from the environment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,3 +11,4 @@ mod boundaries;
 mod exact;
 mod isolation;
 mod parallel;
+mod widths;

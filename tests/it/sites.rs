@@ -218,11 +218,13 @@ fn fba_sites_shows_a_passing_tests_sites_limits_them_and_turns_them_off() {
     let name = line_of("Vec::with_capacity_in(100");
     let header = line_of("Vec::with_capacity_in(128");
     let passing = format!(
-        "memory_budget tests::three_sites_within_budget: minimum {HIGH_WATER} of 4096 bytes (40.0%), 4 trials\n\
+        "memory_budget tests::three_sites_within_budget: minimum {HIGH_WATER} of 4096 bytes (40.0%), 4 trials; \
+         measured for {}\n\
          at the high-water mark of {HIGH_WATER} bytes: {} live, {SCRATCH} freed but not reclaimed, {PADDING} padding\n\
          live at the high-water mark, by where it was allocated:\n  \
          {HEADER} bytes in 1 block at src/lib.rs:{header} in sites_fixture::header\n  \
          ... and 1 more site\n",
+        fba::Target::this(),
         NAME + HEADER
     );
     assert!(

@@ -5,7 +5,10 @@
 //! H - 1 the failing allocation must abort the child as it would abort on a
 //! device.
 
-use std::process::{Command, Output};
+use std::io::Read;
+use std::process::{Child, Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use super::observed::Observed;
 use super::region::{self, Tracking};
@@ -127,11 +130,55 @@ pub(crate) fn act<R: Outcome>(
     }
 }
 
-/// Runs the test `name` in a child process with `role`.
+/// The variable that names the command child processes run through.
+const RUNNER_VARIABLE: &str = "FBA_RUNNER";
+/// How long a child process may take before it is stopped.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(600);
+/// An example runner, for messages.
+const RUNNER_EXAMPLE: &str = "FBA_RUNNER=\"qemu-arm -L /usr/arm-linux-gnueabihf\"";
+
+/// `FBA_RUNNER`: the command that runs this target's binaries (an
+/// emulator), as cargo's `runner` does, split into words.
+fn runner() -> Result<Option<Vec<String>>, String> {
+    std::env::var(RUNNER_VARIABLE)
+        .ok()
+        .map(|value| parse_runner(&value))
+        .transpose()
+}
+
+fn parse_runner(value: &str) -> Result<Vec<String>, String> {
+    match shlex::split(value) {
+        Some(words) if !words.is_empty() => Ok(words),
+        _ => Err(format!(
+            "{RUNNER_VARIABLE}={value:?} is not understood: write the command that runs this target's test \
+             binaries, as cargo's runner does, with shell quoting, e.g. {RUNNER_EXAMPLE}"
+        )),
+    }
+}
+
+/// Runs the test `name` in a child process with `role`: the test binary
+/// itself, or through `FBA_RUNNER`.
 fn spawn(name: &str, role: Role) -> Result<Output, String> {
     let executable =
         std::env::current_exe().map_err(|error| format!("cannot find the test binary: {error}"))?;
-    let mut command = Command::new(executable);
+    let runner = runner()?;
+    if let Some(words) = &runner
+        && !findable(&words[0])
+    {
+        return Err(format!(
+            "{RUNNER_VARIABLE} names `{}`, which is not a program here (not a file, nor found on PATH): write \
+             the command that runs this target's test binaries, e.g. {RUNNER_EXAMPLE}",
+            words[0]
+        ));
+    }
+    let mut command = match &runner {
+        Some(words) => {
+            let mut command = Command::new(&words[0]);
+            command.args(&words[1..]).arg(&executable);
+            command
+        }
+        None => Command::new(&executable),
+    };
     command
         .args([
             name,
@@ -144,13 +191,93 @@ fn spawn(name: &str, role: Role) -> Result<Output, String> {
         .env("FBA_VERIFY", "0")
         .env("RUST_BACKTRACE", "0")
         .env_remove("FBA_REPORT")
-        .env_remove("FBA_UPDATE");
-    command
-        .output()
-        .map_err(|error| format!("cannot run the test binary again: {error}"))
+        .env_remove("FBA_UPDATE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = command.spawn().map_err(|error| match (&runner, error.raw_os_error()) {
+        (Some(words), _) => format!(
+            "{RUNNER_VARIABLE} names `{}`, which cannot be run ({error}): write the command that runs this \
+             target's test binaries, e.g. {RUNNER_EXAMPLE}",
+            words[0]
+        ),
+        // ENOEXEC: a binary of another architecture, with no emulator
+        // registered to run it.
+        (None, Some(8)) => format!(
+            "the test binary, built for {}, cannot run on this machine by itself ({error}): set \
+             {RUNNER_VARIABLE} to the command that runs it, as cargo's runner does, e.g. {RUNNER_EXAMPLE}",
+            crate::Target::this().triple
+        ),
+        _ => format!("cannot run the test binary again: {error}"),
+    })?;
+    finish(child, CHILD_TIMEOUT)
+}
+
+/// Whether `program` names a file, or one on `PATH`. (An emulated process
+/// cannot always tell a missing program from its exit status.)
+fn findable(program: &str) -> bool {
+    let path = std::path::Path::new(program);
+    if path.components().count() > 1 {
+        return path.is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|directory| directory.join(program).is_file())
+    })
+}
+
+/// Waits for `child` with its output read as it comes, stopping it after
+/// `timeout`.
+fn finish(mut child: Child, timeout: Duration) -> Result<Output, String> {
+    fn read(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+        thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    }
+    let stdout = child.stdout.take().map(read);
+    let stderr = child.stderr.take().map(read);
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "the child process running the test again did not end within {} seconds, and was stopped",
+                    timeout.as_secs()
+                ));
+            }
+            Err(error) => return Err(format!("cannot wait for the child process: {error}")),
+        }
+    };
+    let collect = |reader: Option<thread::JoinHandle<Vec<u8>>>| {
+        reader
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
+    };
+    Ok(Output {
+        status,
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+    })
 }
 
 fn output_text(output: &Output) -> String {
+    if output.stdout.is_empty()
+        && output.stderr.is_empty()
+        && std::env::var_os(RUNNER_VARIABLE).is_none()
+    {
+        // An emulator that cannot run the binary again by itself (qemu-user
+        // exits 127 without a word).
+        return format!(
+            "the child printed nothing: if this test binary (built for {}) runs under an emulator, set \
+             {RUNNER_VARIABLE} to it, as cargo's runner, e.g. {RUNNER_EXAMPLE}",
+            crate::Target::this().triple
+        );
+    }
     format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -253,6 +380,27 @@ mod tests {
             },
         ] {
             assert_eq!(parse_role(&role.to_env()), Ok(role));
+        }
+    }
+
+    #[test]
+    fn a_runner_is_split_as_a_shell_splits_it_and_a_malformed_one_is_a_sentence() {
+        assert_eq!(
+            parse_runner("qemu-arm -L '/usr/arm linux'"),
+            Ok(vec![
+                "qemu-arm".to_owned(),
+                "-L".to_owned(),
+                "/usr/arm linux".to_owned()
+            ])
+        );
+        for bad in ["", "  ", "qemu-arm \"-L"] {
+            let error = parse_runner(bad).unwrap_err();
+            assert!(
+                error.starts_with(&format!(
+                    "FBA_RUNNER={bad:?} is not understood: write the command"
+                )),
+                "{error}"
+            );
         }
     }
 
