@@ -3,6 +3,8 @@
 //! the run. `tests/it/harness.rs` runs this binary as a process to check its
 //! command line, its table and its JSON; CI also runs it under nextest.
 
+extern crate alloc;
+
 use fba::allocator_api2::vec::Vec as AllocVec;
 use fba::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator, memory_budget};
 
@@ -70,6 +72,22 @@ mod global {
     fn collects_numbers() {
         let numbers: Vec<u32> = (0..100).collect();
         assert_eq!(numbers.len(), 100);
+    }
+}
+
+/// The firmware's code path (`examples/embedded`): run as
+/// `armv7-unknown-linux-gnueabihf` (the device's data layout), its minimum is
+/// the heap the firmware gets (`tests/device` checks it on a Cortex-M4).
+#[path = "../../examples/embedded/src/frame.rs"]
+mod frame;
+
+mod device {
+    use super::*;
+
+    #[memory_budget(128)]
+    fn handles_a_frame() {
+        let readings = frame::handle_frame(frame::FRAME);
+        assert_eq!(readings.len(), 3);
     }
 }
 

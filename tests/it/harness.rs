@@ -73,7 +73,7 @@ fn list_names_every_budget_test_as_libtest_does() {
         terse.lines().any(|line| line == "explicit::ignored: test"),
         "{terse}"
     );
-    assert!(!stdout.contains("memory budgets:"), "no table for --list");
+    assert!(!stdout.contains("memory budgets ("), "no table for --list");
 }
 
 #[test]
@@ -82,9 +82,15 @@ fn a_run_ends_with_the_table_of_budgets_sorted_by_test() {
     let stdout = text(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     let summary = stdout
-        .find("test result: ok. 5 passed; 0 failed; 1 ignored")
+        .find("test result: ok. 6 passed; 0 failed; 1 ignored")
         .expect("the summary");
-    let table = &stdout[stdout.find("memory budgets:").expect("the table")..];
+    // The title says what the numbers were measured for.
+    let target = fba::Target::this();
+    let title = format!(
+        "memory budgets ({}, {}-bit):",
+        target.triple, target.pointer_width
+    );
+    let table = &stdout[stdout.find(&title).expect("the table")..];
     assert!(
         table.len() < stdout.len() - summary,
         "the table comes after the summary"
@@ -99,6 +105,7 @@ fn a_run_ends_with_the_table_of_budgets_sorted_by_test() {
     assert_eq!(
         &rows[1..],
         [
+            "device::handles_a_frame             128       99     22.7%       3         0  passed",
             "explicit::formats_a_line            256       19     92.6%       3         -  passed",
             "explicit::parses_a_header          4096      128     96.9%       3         -  passed",
             "explicit::shares_with_threads      1024       64     93.8%       3         -  passed",
@@ -275,7 +282,7 @@ fn with_fba_sites_the_harness_shows_passing_tests_sites_after_the_table() {
          live at the high-water mark, by where it was allocated:\n  \
          128 bytes in 1 block at tests/budgets/main.rs:{push} in budgets::explicit::parses_a_header\n"
     );
-    let table = stdout.find("memory budgets:").expect("the table");
+    let table = stdout.find("memory budgets (").expect("the table");
     let after = stdout[table..].find(&sites);
     assert!(after.is_some(), "the sites come after the table:\n{stdout}");
 }
