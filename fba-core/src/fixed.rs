@@ -13,7 +13,7 @@ use allocator_api2::alloc::{AllocError, Allocator};
 
 use crate::bump::{dangling, is_aligned_to, place, pointer_at};
 use crate::exhaustion::exhausted;
-use crate::{Breakdown, BudgetExceeded, Exhaustion, Observer, Stats, text};
+use crate::{Breakdown, BudgetExceeded, Exhaustion, FailAllocation, Observer, Stats, text};
 
 /// An allocator that hands out blocks of one buffer it borrows and fails when
 /// the buffer is full. It never asks the operating system for memory.
@@ -69,9 +69,9 @@ pub struct FixedBufferAllocator<'buf> {
     /// Address one past the last byte in use (Zig's `end_index`, as an address).
     end: Cell<usize>,
     /// Where an allocation may end and take the fast path: `limit`, or the
-    /// buffer's start while an [`Observer`] watches, so that every
-    /// allocation takes the slow path that tells it (and the fast path
-    /// checks nothing more).
+    /// buffer's start while an [`Observer`] watches or failures are
+    /// injected, so that every allocation takes the slow path that tells it
+    /// or counts it (and the fast path checks nothing more).
     fit: usize,
     /// The buffer's first byte; every block's pointer is derived from it.
     base: NonNull<u8>,
@@ -97,6 +97,11 @@ pub struct FixedBufferAllocator<'buf> {
     /// Address one past the buffer.
     limit: usize,
     observer: Option<&'buf dyn Observer>,
+    /// The allocations to fail on purpose, counted by `attempts` since the
+    /// plan was set; `injected` counts the failures.
+    failing: Option<FailAllocation>,
+    attempts: Cell<usize>,
+    injected: Cell<usize>,
     _buffer: PhantomData<&'buf mut [MaybeUninit<u8>]>,
 }
 
@@ -153,6 +158,9 @@ impl<'buf> FixedBufferAllocator<'buf> {
             first_failure: Cell::new(None),
             limit,
             observer: None,
+            failing: None,
+            attempts: Cell::new(0),
+            injected: Cell::new(0),
             _buffer: PhantomData,
         }
     }
@@ -261,6 +269,7 @@ impl<'buf> FixedBufferAllocator<'buf> {
             failed_allocations: self.failed.get(),
             live_allocations: allocations - self.deallocations.get() - self.released.get(),
             live_bytes: used - padding - freed,
+            injected_failures: self.injected.get(),
             at_high_water,
         }
     }
@@ -335,9 +344,41 @@ impl<'buf> FixedBufferAllocator<'buf> {
     /// See [`Observer`].
     pub fn set_observer(&mut self, observer: Option<&'buf dyn Observer>) {
         self.observer = observer;
-        self.fit = match observer {
-            Some(_) => self.base_addr(),
-            None => self.limit,
+        self.refit();
+    }
+
+    /// Fails the allocations `failing` names from now on, on purpose
+    /// (`None`: none), counting allocations from 1 again. For tests of
+    /// error paths: while failures are injected, every allocation takes the
+    /// allocator's slow path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fba_core::{Buffer, FailAllocation, FixedBufferAllocator};
+    /// use allocator_api2::vec::Vec;
+    ///
+    /// let mut memory = Buffer::<1024>::new();
+    /// let mut alloc = FixedBufferAllocator::new(&mut memory);
+    /// alloc.set_failing(Some(FailAllocation::Only(1)));
+    /// let mut numbers: Vec<u32, _> = Vec::new_in(&alloc);
+    /// assert!(numbers.try_reserve(10).is_err());
+    /// assert!(numbers.try_reserve(10).is_ok());
+    /// assert_eq!(alloc.stats().injected_failures, 1);
+    /// ```
+    pub fn set_failing(&mut self, failing: Option<FailAllocation>) {
+        self.failing = failing;
+        self.attempts.set(0);
+        self.refit();
+    }
+
+    /// Sends every allocation down the slow path while it has more to do
+    /// than bump.
+    fn refit(&mut self) {
+        self.fit = if self.observer.is_some() || self.failing.is_some() {
+            self.base_addr()
+        } else {
+            self.limit
         };
     }
 
@@ -591,18 +632,29 @@ impl<'buf> FixedBufferAllocator<'buf> {
         unsafe { pointer_at(self.base, start) }
     }
 
-    /// An allocation past `fit`: a failure, or one an observer watches.
+    /// An allocation past `fit`: a failure, one an observer watches, or
+    /// one counted for failure injection.
     #[cold]
     #[inline(never)]
     fn allocate_slowly(&self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        if let Some(failing) = self.failing {
+            let attempt = self.attempts.get() + 1;
+            self.attempts.set(attempt);
+            if failing.fails(attempt) {
+                self.injected.set(self.injected.get() + 1);
+                return Err(AllocError);
+            }
+        }
         let end = self.end.get();
-        match (self.observer, place(end, self.limit, layout)) {
-            (Some(observer), Some((start, new_end))) => {
+        match place(end, self.limit, layout) {
+            Some((start, new_end)) => {
                 let block = self.take(end, start, new_end);
-                observer.allocated(block, layout, self.used());
+                if let Some(observer) = self.observer {
+                    observer.allocated(block, layout, self.used());
+                }
                 Ok(block)
             }
-            _ => Err(self.fail(layout)),
+            None => Err(self.fail(layout)),
         }
     }
 
@@ -1303,5 +1355,36 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("exhaustion: Error }"), "{text}");
+    }
+
+    #[test]
+    fn an_injected_failure_is_an_err_whatever_the_policy_and_moves_nothing() {
+        let mut memory = Aligned::<256>::new();
+        let mut alloc = FixedBufferAllocator::new(memory.bytes());
+        alloc.set_exhaustion(Exhaustion::Panic);
+        alloc.set_failing(Some(FailAllocation::From(2)));
+        let mut text = allocator_api2::vec::Vec::<u8, _>::with_capacity_in(4, &alloc);
+        text.extend_from_slice(b"abcd");
+        // The last block grows in place: not an allocation, never failed.
+        text.try_reserve_exact(4).unwrap();
+        let used = alloc.used();
+        assert!(alloc.alloc_str("refused").is_err());
+        assert!(alloc.alloc_fmt(format_args!("{}", 42)).is_err());
+        assert_eq!(alloc.used(), used, "a refusal takes nothing");
+        let stats = alloc.stats();
+        assert_eq!(
+            (
+                stats.allocations,
+                stats.injected_failures,
+                stats.failed_allocations
+            ),
+            (1, 2, 0)
+        );
+        assert_eq!(alloc.first_failure(), None);
+        drop(text);
+        // A new plan counts from 1 again.
+        alloc.set_failing(Some(FailAllocation::Only(2)));
+        assert!(alloc.alloc_str("one").is_ok());
+        assert!(alloc.alloc_str("two").is_err());
     }
 }

@@ -38,6 +38,9 @@ pub struct Stats {
     pub deallocations: usize,
     /// Allocations that did not fit.
     pub failed_allocations: usize,
+    /// Allocations failed on purpose (`set_failing`), not counted in
+    /// `failed_allocations`.
+    pub injected_failures: usize,
     /// Blocks allocated and not yet freed (nor released by `reset`).
     pub live_allocations: usize,
     /// Bytes in live blocks: `used` minus padding and the bytes of frees and

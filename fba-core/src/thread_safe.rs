@@ -12,7 +12,7 @@ use allocator_api2::alloc::{AllocError, Allocator};
 
 use crate::bump::{dangling, is_aligned_to, place, pointer_at};
 use crate::exhaustion::exhausted;
-use crate::{Breakdown, BudgetExceeded, Exhaustion, Observer, Stats, text};
+use crate::{Breakdown, BudgetExceeded, Exhaustion, FailAllocation, Observer, Stats, text};
 
 // Every change of `end` that hands bytes over (a free that rewinds, a shrink
 // of the last block) releases them, and every change that takes bytes (an
@@ -83,6 +83,10 @@ pub struct ThreadSafeFixedBufferAllocator<'buf> {
     first_failure: FirstFailure,
     capacity: usize,
     observer: Option<&'buf dyn Observer>,
+    /// The allocations to fail on purpose (see `FixedBufferAllocator`).
+    failing: Option<FailAllocation>,
+    attempts: AtomicUsize,
+    injected: AtomicUsize,
     _buffer: PhantomData<&'buf mut [MaybeUninit<u8>]>,
 }
 
@@ -134,6 +138,9 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
             first_failure: FirstFailure::new(),
             capacity,
             observer: None,
+            failing: None,
+            attempts: AtomicUsize::new(0),
+            injected: AtomicUsize::new(0),
             _buffer: PhantomData,
         }
     }
@@ -247,6 +254,7 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
             failed_allocations: self.failed.load(LOOK),
             live_allocations: allocations.saturating_sub(deallocations + released),
             live_bytes: used.saturating_sub(padding + freed),
+            injected_failures: self.injected.load(LOOK),
             at_high_water,
         }
     }
@@ -300,9 +308,40 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
     /// blocks and the statistics are the same as without.
     pub fn set_observer(&mut self, observer: Option<&'buf dyn Observer>) {
         self.observer = observer;
-        self.fit = match observer {
-            Some(_) => 0,
-            None => self.capacity,
+        self.refit();
+    }
+
+    /// Fails the allocations `failing` names from now on, on purpose
+    /// (`None`: none), counting allocations from 1 again, on every thread
+    /// together. For tests of error paths: while failures are injected,
+    /// every allocation takes the allocator's slow path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use fba_core::{Buffer, FailAllocation, ThreadSafeFixedBufferAllocator};
+    ///
+    /// let mut memory = Buffer::<1024>::new();
+    /// let mut alloc = ThreadSafeFixedBufferAllocator::new(&mut memory);
+    /// alloc.set_failing(Some(FailAllocation::From(2)));
+    /// assert!(alloc.alloc_str("one").is_ok());
+    /// assert!(alloc.alloc_str("two").is_err());
+    /// assert!(alloc.alloc_str("three").is_err());
+    /// assert_eq!(alloc.stats().injected_failures, 2);
+    /// ```
+    pub fn set_failing(&mut self, failing: Option<FailAllocation>) {
+        self.failing = failing;
+        *self.attempts.get_mut() = 0;
+        self.refit();
+    }
+
+    /// Sends every allocation down the slow path while it has more to do
+    /// than bump.
+    fn refit(&mut self) {
+        self.fit = if self.observer.is_some() || self.failing.is_some() {
+            0
+        } else {
+            self.capacity
         };
     }
 
@@ -595,12 +634,22 @@ impl<'buf> ThreadSafeFixedBufferAllocator<'buf> {
         used: usize,
         policy: Exhaustion,
     ) -> Result<NonNull<u8>, AllocError> {
-        let Some(observer) = self.observer else {
+        if let Some(failing) = self.failing {
+            let attempt = self.attempts.fetch_add(1, LOOK) + 1;
+            if failing.fails(attempt) {
+                self.injected.fetch_add(1, LOOK);
+                return Err(AllocError);
+            }
+        }
+        if self.fit == self.capacity {
+            // Nothing else watches: it did not fit.
             return Err(self.fail(layout, used, policy));
-        };
+        }
         match self.bump(layout, self.capacity) {
             Ok(block) => {
-                observer.allocated(block, layout, self.used());
+                if let Some(observer) = self.observer {
+                    observer.allocated(block, layout, self.used());
+                }
                 Ok(block)
             }
             Err(used) => Err(self.fail(layout, used, policy)),
@@ -1039,5 +1088,45 @@ mod tests {
             (stats.used, stats.live_allocations, stats.failed_allocations),
             (0, 0, 2)
         );
+    }
+
+    #[test]
+    fn an_injected_failure_is_null_through_global_alloc_and_an_err_under_panic() {
+        // `GlobalAlloc` is for an allocator of a `'static` buffer.
+        static mut MEMORY: crate::Buffer<256> = crate::Buffer::new();
+        // SAFETY: this test is the only user of `MEMORY`.
+        let mut alloc = ThreadSafeFixedBufferAllocator::new(unsafe {
+            crate::Buffer::static_bytes(&raw mut MEMORY)
+        });
+        alloc.set_exhaustion(Exhaustion::Panic);
+        alloc.set_failing(Some(FailAllocation::Only(2)));
+        // SAFETY: layouts are non-zero; blocks are freed with their layouts.
+        unsafe {
+            let a = alloc.alloc(layout(16, 8));
+            assert!(!a.is_null());
+            // The last block grows in place: not an allocation.
+            assert_eq!(alloc.realloc(a, layout(16, 8), 32), a);
+            assert!(alloc.alloc(layout(8, 8)).is_null(), "the second allocation");
+            let b = alloc.alloc(layout(8, 8));
+            assert!(!b.is_null(), "the third");
+            alloc.dealloc(b, layout(8, 8));
+            alloc.dealloc(a, layout(32, 8));
+        }
+        let stats = alloc.stats();
+        assert_eq!(
+            (
+                stats.allocations,
+                stats.injected_failures,
+                stats.failed_allocations
+            ),
+            (2, 1, 0)
+        );
+        assert_eq!(
+            alloc.first_failure(),
+            None,
+            "an injected failure is not the buffer being full"
+        );
+        alloc.set_failing(None);
+        assert!(alloc.alloc_str("served again").is_ok());
     }
 }

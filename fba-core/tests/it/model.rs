@@ -4,7 +4,8 @@
 //! predicted addresses and statistics (the breakdown of the high-water mark
 //! included) match, no two live blocks overlap, every block is inside the
 //! buffer and aligned, every block still holds what was written, and an
-//! observer has been told of exactly the live blocks.
+//! observer has been told of exactly the live blocks. With failures
+//! injected, exactly the planned allocations fail and change nothing.
 
 use core::alloc::Layout;
 use core::mem::MaybeUninit;
@@ -13,7 +14,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use allocator_api2::alloc::Allocator;
-use fba_core::{Breakdown, FixedBufferAllocator, Observer, Stats, ThreadSafeFixedBufferAllocator};
+use fba_core::{
+    Breakdown, FailAllocation, FixedBufferAllocator, Observer, Stats,
+    ThreadSafeFixedBufferAllocator,
+};
 use proptest::prelude::*;
 
 use crate::subject::{Aligned, Subject};
@@ -87,6 +91,11 @@ struct Model {
     peak_end: usize,
     peak: Breakdown,
     released: usize,
+    /// The failures to inject, the allocations counted since, and the
+    /// failures injected.
+    failing: Option<FailAllocation>,
+    attempts: usize,
+    injected: usize,
 }
 
 impl Model {
@@ -104,6 +113,9 @@ impl Model {
             peak_end: base,
             peak: Breakdown::default(),
             released: 0,
+            failing: None,
+            attempts: 0,
+            injected: 0,
         }
     }
 
@@ -124,6 +136,13 @@ impl Model {
     fn allocate(&mut self, size: usize, align: usize) -> Option<usize> {
         if size == 0 {
             return Some(align);
+        }
+        if let Some(failing) = self.failing {
+            self.attempts += 1;
+            if failing.fails(self.attempts) {
+                self.injected += 1;
+                return None;
+            }
         }
         let start = self.end.next_multiple_of(align);
         if start + size > self.limit {
@@ -210,6 +229,7 @@ impl Model {
             failed_allocations: self.failed,
             live_allocations: self.allocations - self.deallocations - self.released,
             live_bytes: used - self.padding - self.freed,
+            injected_failures: self.injected,
             at_high_water: self.peak,
         }
     }
@@ -284,13 +304,24 @@ fn run<'b, S: Subject<'b>>(
     ops: &[Op],
     told: Option<&'b Told>,
 ) -> Result<(), TestCaseError> {
+    run_failing::<S>(buffer, ops, told, None)
+}
+
+fn run_failing<'b, S: Subject<'b>>(
+    buffer: &'b mut [MaybeUninit<u8>],
+    ops: &[Op],
+    told: Option<&'b Told>,
+    failing: Option<FailAllocation>,
+) -> Result<(), TestCaseError> {
     let base = buffer.as_ptr().addr();
     let capacity = buffer.len();
     let mut subject = S::create(buffer);
     if let Some(told) = told {
         subject.observe(told);
     }
+    subject.fail(failing);
     let mut model = Model::new(base, capacity);
+    model.failing = failing;
     let mut blocks: Vec<(Block, NonNull<u8>)> = Vec::new();
     let mut next_fill = 0u8;
     for op in ops {
@@ -440,6 +471,13 @@ fn config() -> ProptestConfig {
     }
 }
 
+fn failing() -> impl Strategy<Value = FailAllocation> {
+    prop_oneof![
+        (1..24usize).prop_map(FailAllocation::Only),
+        (1..24usize).prop_map(FailAllocation::From),
+    ]
+}
+
 fn ops() -> impl Strategy<Value = Vec<Op>> {
     prop::collection::vec(op(), 1..if cfg!(miri) { 24 } else { 80 })
 }
@@ -477,5 +515,29 @@ proptest! {
         let told = Told::default();
         let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
         run::<ThreadSafeFixedBufferAllocator<'_>>(&mut memory.0[skew..skew + CAPACITY], &ops, Some(&told))?;
+    }
+
+    #[test]
+    fn with_failures_injected_exactly_the_planned_allocations_fail(
+        skew in 0..16usize,
+        ops in ops(),
+        plan in failing(),
+        observed in any::<bool>(),
+    ) {
+        let (told, told_too) = (Told::default(), Told::default());
+        let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
+        run_failing::<FixedBufferAllocator<'_>>(
+            &mut memory.0[skew..skew + CAPACITY],
+            &ops,
+            observed.then_some(&told),
+            Some(plan),
+        )?;
+        let mut memory = Aligned::<{ CAPACITY + 16 }>::new();
+        run_failing::<ThreadSafeFixedBufferAllocator<'_>>(
+            &mut memory.0[skew..skew + CAPACITY],
+            &ops,
+            observed.then_some(&told_too),
+            Some(plan),
+        )?;
     }
 }

@@ -3,7 +3,9 @@
 use core::mem::MaybeUninit;
 
 use allocator_api2::alloc::Allocator;
-use fba_core::{FixedBufferAllocator, Observer, Stats, ThreadSafeFixedBufferAllocator};
+use fba_core::{
+    FailAllocation, FixedBufferAllocator, Observer, Stats, ThreadSafeFixedBufferAllocator,
+};
 
 /// An allocator under test.
 pub(crate) trait Subject<'buf>: Sized {
@@ -14,6 +16,7 @@ pub(crate) trait Subject<'buf>: Sized {
     fn reset(&mut self);
     fn owns(&self, ptr: *const u8) -> bool;
     fn observe(&mut self, observer: &'buf dyn Observer);
+    fn fail(&mut self, failing: Option<FailAllocation>);
 }
 
 impl<'buf> Subject<'buf> for FixedBufferAllocator<'buf> {
@@ -36,6 +39,9 @@ impl<'buf> Subject<'buf> for FixedBufferAllocator<'buf> {
     fn observe(&mut self, observer: &'buf dyn Observer) {
         self.set_observer(Some(observer));
     }
+    fn fail(&mut self, failing: Option<FailAllocation>) {
+        self.set_failing(failing);
+    }
 }
 
 impl<'buf> Subject<'buf> for ThreadSafeFixedBufferAllocator<'buf> {
@@ -57,6 +63,9 @@ impl<'buf> Subject<'buf> for ThreadSafeFixedBufferAllocator<'buf> {
     }
     fn observe(&mut self, observer: &'buf dyn Observer) {
         self.set_observer(Some(observer));
+    }
+    fn fail(&mut self, failing: Option<FailAllocation>) {
+        self.set_failing(failing);
     }
 }
 

@@ -88,6 +88,8 @@ struct StatsDef {
     allocations: usize,
     deallocations: usize,
     failed_allocations: usize,
+    #[serde(default)]
+    injected_failures: usize,
     live_allocations: usize,
     live_bytes: usize,
     #[serde(with = "BreakdownDef")]
