@@ -19,15 +19,16 @@
 
 pub use allocator_api2;
 pub use fba_core::{
-    AllocError, Allocator, Breakdown, BudgetExceeded, Buffer, Exhaustion, FixedBufferAllocator,
-    Observer, Stats, ThreadSafeFixedBufferAllocator,
+    AllocError, Allocator, Breakdown, BudgetExceeded, Buffer, Exhaustion, FailAllocation,
+    FixedBufferAllocator, Observer, Stats, ThreadSafeFixedBufferAllocator,
 };
 pub use fba_macros::memory_budget;
 pub use fba_test::harness;
 pub use fba_test::{
-    AllocationSite, BUFFER_ALIGNMENT, Blocks, BudgetScope, DEFAULT_MAX_BYTES, Frame, GlobalBudget,
-    HeapProfile, MeasuredState, Measurement, Outcome, Sites, Target, Verdict, assert_budget,
-    assert_budget_global, block_on, measure, measure_global, measure_thread_safe,
+    AllocationSite, BUFFER_ALIGNMENT, Blocks, Budget, BudgetScope, DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_INJECTIONS, FailurePolicy, Frame, GlobalBudget, HeapProfile, InjectedFailure,
+    InjectedOutcome, Injection, MeasuredState, Measurement, Outcome, Sites, Target, Verdict,
+    assert_budget, assert_budget_global, block_on, measure, measure_global, measure_thread_safe,
 };
 
 /// What `#[memory_budget]` expands to uses. Not a public API.

@@ -410,23 +410,36 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
     let budget = &args.budget;
     let budget_span = budget.span();
     let budget_const = format_ident!("__fba_budget_{}", name);
+    let count_const = format_ident!("__fba_allocations_{}", name);
     let test_static = format_ident!("__fba_test_{}", name);
     let runner = format_ident!("__fba_run_{}", name);
-    let literal = match budget {
-        Expr::Lit(ExprLit {
-            lit: Lit::Int(int), ..
-        }) => {
-            let text = int.to_string();
-            let start = int.span().start();
-            let (line, column) = (start.line as u32, start.column as u32);
-            quote!(::core::option::Option::Some(#krate::__private::BudgetLiteral {
-                text: #text,
-                line: #line,
-                column: #column,
-            }))
-        }
-        _ => quote!(::core::option::Option::None),
+    let count_literal = args.allocations.as_ref().map_or_else(
+        || quote!(::core::option::Option::None),
+        |count| literal(&krate, count),
+    );
+    let literal = literal(&krate, budget);
+    let (count, count_item) = match &args.allocations {
+        Some(count) => (
+            quote!(::core::option::Option::Some(#count_const)),
+            Some(quote! {
+                #(#cfgs)*
+                #[doc(hidden)]
+                #[allow(non_upper_case_globals)]
+                const #count_const: usize = #count;
+            }),
+        ),
+        None => (quote!(::core::option::Option::None), None),
     };
+    let failing = match args.failing.as_ref().map(|(_, failing)| failing) {
+        Some(parse::Failing::Each) => {
+            quote!(::core::option::Option::Some(#krate::__private::FailurePolicy::EachAllocation))
+        }
+        Some(parse::Failing::From) => {
+            quote!(::core::option::Option::Some(#krate::__private::FailurePolicy::FromAllocation))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let allow_swallowed = args.swallowed.as_ref().is_some_and(|(_, allow)| *allow);
     // A constant expression is checked by the compiler: its type by the
     // `const`, its value by this assertion.
     let positive = matches!(budget, Expr::Lit(_)).not().then(|| {
@@ -484,6 +497,7 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
         #[allow(non_upper_case_globals)]
         const #budget_const: usize = #budget;
         #positive
+        #count_item
         #(#cfgs)*
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
@@ -500,6 +514,10 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
             runs: #runs,
             cold: #cold,
             literal: #literal,
+            allocations: #count,
+            allocations_literal: #count_literal,
+            failing: #failing,
+            allow_swallowed: #allow_swallowed,
         };
         #(#cfgs)*
         #[doc(hidden)]
@@ -521,6 +539,26 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
                 run: || #krate::__private::conclude(#runner()),
             }
         }
+    }
+}
+
+/// Where an integer literal (a budget) is in the source, for `FBA_UPDATE`:
+/// `Some(BudgetLiteral { .. })`, or `None` for another expression.
+fn literal(krate: &TokenStream, value: &Expr) -> TokenStream {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => {
+            let text = int.to_string();
+            let start = int.span().start();
+            let (line, column) = (start.line as u32, start.column as u32);
+            quote!(::core::option::Option::Some(#krate::__private::BudgetLiteral {
+                text: #text,
+                line: #line,
+                column: #column,
+            }))
+        }
+        _ => quote!(::core::option::Option::None),
     }
 }
 

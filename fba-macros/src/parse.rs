@@ -9,8 +9,23 @@ use syn::{
 };
 
 /// The options after the budget, as text for messages.
-const OPTIONS: &str = "`search = true|false`, `runs = K`, `cold = true|false`, `leaks = \"allow\"|\"deny\"`, \
-     `verify = true|false` and `crate = path`";
+const OPTIONS: &str = "`allocations = N`, `fail_each_allocation = true|false`, `fail_from_allocation = true|false`, \
+     `swallowed = \"allow\"|\"deny\"`, `search = true|false`, `runs = K`, `cold = true|false`, \
+     `leaks = \"allow\"|\"deny\"`, `verify = true|false` and `crate = path`";
+
+/// The options' names, for the hint on a misspelt one.
+const OPTION_NAMES: [&str; 10] = [
+    "allocations",
+    "fail_each_allocation",
+    "fail_from_allocation",
+    "swallowed",
+    "search",
+    "runs",
+    "cold",
+    "leaks",
+    "verify",
+    "crate",
+];
 
 /// The most measuring runs `runs = K` takes.
 const MAX_RUNS: usize = 1000;
@@ -61,6 +76,12 @@ pub(crate) struct Args {
     pub(crate) runs: Option<(Path, usize)>,
     /// `cold = ...`.
     pub(crate) cold: Option<(Path, bool)>,
+    /// `allocations = N`: the count budget.
+    pub(crate) allocations: Option<Expr>,
+    /// `fail_each_allocation = true` or `fail_from_allocation = true`.
+    pub(crate) failing: Option<(Path, Failing)>,
+    /// `swallowed = "allow"` (true) or `"deny"`.
+    pub(crate) swallowed: Option<(Path, bool)>,
     /// `__case = "fixed" | "thread_safe"`, hidden: put by the attribute on
     /// the function it hands to `#[rstest]` or `#[test_case]`, for the cases
     /// they make of an explicit-mode test.
@@ -93,6 +114,9 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
             verify: None,
             runs: None,
             cold: None,
+            allocations: None,
+            failing: None,
+            swallowed: None,
             case: None,
             made_a_test: false,
             tokens: written,
@@ -106,7 +130,39 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                     let name = quote::ToTokens::to_token_stream(&path).to_string();
                     errors.spanned(&path, format!("`{name}` is given twice"));
                 };
-                if meta.path.is_ident("search") {
+                if meta.path.is_ident("allocations") {
+                    let value: Expr = meta.value()?.parse()?;
+                    check_count(&value, &mut errors);
+                    if args.allocations.replace(value).is_some() {
+                        twice(&mut errors);
+                    }
+                } else if meta.path.is_ident("fail_each_allocation")
+                    || meta.path.is_ident("fail_from_allocation")
+                {
+                    let policy = if meta.path.is_ident("fail_each_allocation") {
+                        Failing::Each
+                    } else {
+                        Failing::From
+                    };
+                    let name = policy.option();
+                    if let Some(on) = switch(&meta, name, &mut errors)? {
+                        match &args.failing {
+                            Some((_, earlier)) if *earlier == policy => twice(&mut errors),
+                            Some(_) if on => errors.spanned(
+                                &path,
+                                "`fail_each_allocation` and `fail_from_allocation` are two policies: choose one",
+                            ),
+                            _ if on => args.failing = Some((path.clone(), policy)),
+                            _ => {}
+                        }
+                    }
+                } else if meta.path.is_ident("swallowed") {
+                    if let Some(allow) = allow_or_deny(&meta, "swallowed", &mut errors)?
+                        && args.swallowed.replace((path.clone(), allow)).is_some()
+                    {
+                        twice(&mut errors);
+                    }
+                } else if meta.path.is_ident("search") {
                     if let Some(value) = switch(&meta, "search", &mut errors)?
                         && args.search.replace(value).is_some()
                     {
@@ -147,25 +203,10 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                         ),
                     }
                 } else if meta.path.is_ident("leaks") {
-                    let value: Expr = meta.value()?.parse()?;
-                    let deny = match &value {
-                        Expr::Lit(ExprLit {
-                            lit: Lit::Str(text),
-                            ..
-                        }) => match text.value().as_str() {
-                            "deny" => Some(true),
-                            "allow" => Some(false),
-                            _ => None,
-                        },
-                        _ => None,
-                    };
-                    match deny {
-                        Some(deny) => {
-                            if args.leaks.replace((path.clone(), deny)).is_some() {
-                                twice(&mut errors);
-                            }
-                        }
-                        None => errors.spanned(&value, "`leaks` takes \"allow\" or \"deny\""),
+                    if let Some(allow) = allow_or_deny(&meta, "leaks", &mut errors)?
+                        && args.leaks.replace((path.clone(), !allow)).is_some()
+                    {
+                        twice(&mut errors);
                     }
                 } else if meta.path.is_ident("crate") {
                     let value = meta.value()?;
@@ -193,7 +234,7 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                     let name = quote::ToTokens::to_token_stream(&meta.path)
                         .to_string()
                         .replace(' ', "");
-                    let hint = ["search", "runs", "cold", "leaks", "verify", "crate"]
+                    let hint = OPTION_NAMES
                         .into_iter()
                         .find(|known| edit_distance(known, &name) <= 2)
                         .map(|known| format!(" (did you mean `{known}`?)"))
@@ -209,6 +250,13 @@ pub(crate) fn args(tokens: TokenStream) -> Result<Args, syn::Error> {
                 Ok(())
             };
             syn::meta::parser(logic).parse2(options)?;
+        }
+        if let (Some((option, _)), None) = (&args.swallowed, &args.failing) {
+            errors.spanned(
+                option,
+                "`swallowed` says what to do with an injected allocation failure the body returned `Ok` from; \
+                 it goes with `fail_each_allocation = true` or `fail_from_allocation = true`",
+            );
         }
         errors.into_result().map(|()| args)
     };
@@ -233,6 +281,31 @@ fn switch(
             Ok(None)
         }
     }
+}
+
+/// The value of a `name = "allow"|"deny"` option (`true`: allow), or an
+/// error on another value.
+fn allow_or_deny(
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    name: &str,
+    errors: &mut Errors,
+) -> Result<Option<bool>, syn::Error> {
+    let value: Expr = meta.value()?.parse()?;
+    let allow = match &value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => match text.value().as_str() {
+            "allow" => Some(true),
+            "deny" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    };
+    if allow.is_none() {
+        errors.spanned(&value, format!("`{name}` takes \"allow\" or \"deny\""));
+    }
+    Ok(allow)
 }
 
 /// The number of single-character edits between `a` and `b` (Levenshtein),
@@ -303,6 +376,61 @@ fn check_budget(budget: &Expr, errors: &mut Errors) {
             "the budget comes first, then the options: #[memory_budget(4096, search = false)]",
         ),
         _ => {}
+    }
+}
+
+/// Checks a count budget (`allocations = N`): a literal must be a `usize`
+/// (0 is allowed: the body makes no allocation); other expressions are left
+/// to the compiler.
+fn check_count(count: &Expr, errors: &mut Errors) {
+    match count {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) => {
+            if !matches!(int.suffix(), "" | "usize") {
+                errors.spanned(
+                    int,
+                    format!(
+                        "an allocation budget is a `usize`; write `{}` or `{}usize`",
+                        int.base10_digits(),
+                        int.base10_digits()
+                    ),
+                );
+            } else if int.base10_parse::<usize>().is_err() {
+                errors.spanned(
+                    int,
+                    format!("this allocation budget does not fit in `usize` (at most {})", usize::MAX),
+                );
+            }
+        }
+        Expr::Lit(ExprLit { lit, .. }) => errors.spanned(
+            lit,
+            "`allocations` takes how many allocations the body may make, an integer: `allocations = 12`",
+        ),
+        Expr::Unary(unary) if matches!(unary.op, UnOp::Neg(_)) => errors.spanned(
+            count,
+            "an allocation budget is a number of allocations and cannot be negative",
+        ),
+        _ => {}
+    }
+}
+
+/// The failure-injection policy of `fail_each_allocation = true` and
+/// `fail_from_allocation = true`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Failing {
+    /// Run i fails allocation i only.
+    Each,
+    /// Run i fails allocation i and every one after it.
+    From,
+}
+
+impl Failing {
+    pub(crate) fn option(self) -> &'static str {
+        match self {
+            Failing::Each => "fail_each_allocation",
+            Failing::From => "fail_from_allocation",
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! (its name, where it is declared, its budget and options), and its
 //! registration for the budget harness.
 
+use crate::injection::FailurePolicy;
 use crate::message::{Declared, Site};
 
 /// A budget test, as the attribute describes it.
@@ -33,6 +34,15 @@ pub struct BudgetTest {
     pub cold: bool,
     /// The budget's integer literal, if it is one (for `FBA_UPDATE`).
     pub literal: Option<BudgetLiteral>,
+    /// `allocations = N`: the most allocations the body may make.
+    pub allocations: Option<usize>,
+    /// The count budget's integer literal, if it is one.
+    pub allocations_literal: Option<BudgetLiteral>,
+    /// `fail_each_allocation = true` or `fail_from_allocation = true`.
+    pub failing: Option<FailurePolicy>,
+    /// `swallowed = "allow"`: a run that returns `Ok` although an
+    /// allocation failed passes.
+    pub allow_swallowed: bool,
 }
 
 /// Where a budget's integer literal is in the source.

@@ -52,7 +52,14 @@ pub(crate) fn table(rows: &[Row]) -> String {
         return String::new();
     }
     let header = [
-        "test", "declared", "minimum", "headroom", "trials", "one-time", "verdict",
+        "test",
+        "declared",
+        "minimum",
+        "headroom",
+        "allocations",
+        "trials",
+        "one-time",
+        "verdict",
     ]
     .map(String::from);
     let columns = header.len();
@@ -64,6 +71,12 @@ pub(crate) fn table(rows: &[Row]) -> String {
                 format!("needs more than {}", row.high_water_mark.max(row.declared))
             }
             ("updated", _, Some(value)) => format!("updated to {value}"),
+            ("updated", _, None) => {
+                match row.allocations.as_ref().and_then(|count| count.updated_to) {
+                    Some(value) => format!("updated to {value} allocations"),
+                    None => "updated".to_owned(),
+                }
+            }
             (verdict, _, _) => verdict.to_owned(),
         };
         // Global mode's one-time state: beside the minimum after a warm-up,
@@ -73,6 +86,14 @@ pub(crate) fn table(rows: &[Row]) -> String {
             (Some(blocks), "first run") => format!("in: {}", blocks.bytes),
             (Some(blocks), _) => blocks.bytes.to_string(),
         };
+        // The allocations it makes, over its count budget if it has one.
+        let allocations = match &row.allocations {
+            None => "-".to_owned(),
+            Some(count) => match count.budget {
+                Some(budget) => format!("{}/{budget}", count.count),
+                None => count.count.to_string(),
+            },
+        };
         lines.push([
             row.test.clone(),
             row.declared.to_string(),
@@ -80,6 +101,7 @@ pub(crate) fn table(rows: &[Row]) -> String {
                 .map_or_else(|| "-".to_owned(), |minimum| minimum.to_string()),
             row.headroom()
                 .map_or_else(|| "-".to_owned(), |headroom| format!("{headroom:.1}%")),
+            allocations,
             row.trials.to_string(),
             one_time,
             verdict,
@@ -158,9 +180,9 @@ mod tests {
             table(&rows),
             format!(
                 "\nmemory budgets ({}, {}-bit):\n\
-             test      declared  minimum  headroom  trials  one-time  verdict\n\
-             tests::a      4096     3104     24.2%       3         -  passed\n\
-             tests::b      4096        -         -       3         -  needs 5120\n",
+             test      declared  minimum  headroom  allocations  trials  one-time  verdict\n\
+             tests::a      4096     3104     24.2%            -       3         -  passed\n\
+             tests::b      4096        -         -            -       3         -  needs 5120\n",
                 crate::Target::this().triple,
                 usize::BITS
             )
@@ -198,8 +220,10 @@ mod tests {
         assert_eq!(
             cells,
             [
-                ["t::cold", "4096", "356", "91.3%", "5", "in: 256", "passed"],
-                ["t::warm", "4096", "100", "97.6%", "3", "256", "passed"],
+                [
+                    "t::cold", "4096", "356", "91.3%", "-", "5", "in: 256", "passed"
+                ],
+                ["t::warm", "4096", "100", "97.6%", "-", "3", "256", "passed"],
             ],
             "{table}"
         );

@@ -9,10 +9,14 @@
 
 mod assert;
 mod block_on;
+mod budget;
 mod budget_test;
 mod buffer;
+mod child;
+mod count_budget;
 mod global;
 pub mod harness;
+mod injection;
 #[doc(hidden)]
 pub mod macro_support;
 mod measurement;
@@ -32,13 +36,15 @@ use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 
 pub use assert::{assert_budget, assert_budget_global};
 pub use block_on::block_on;
+pub use budget::Budget;
 pub use buffer::BUFFER_ALIGNMENT;
 pub use global::{BudgetScope, GlobalBudget};
+pub use injection::{FailurePolicy, InjectedFailure, InjectedOutcome, Injection};
 pub use measurement::{
     AllocationSite, Blocks, Frame, HeapProfile, MeasuredState, Measurement, Sites, Target, Verdict,
 };
 pub use outcome::Outcome;
-pub use settings::DEFAULT_MAX_BYTES;
+pub use settings::{DEFAULT_MAX_BYTES, DEFAULT_MAX_INJECTIONS};
 
 /// Measures `body` under a memory budget of `limit` bytes, as
 /// `#[memory_budget(limit)]` does, without a macro.
@@ -72,7 +78,7 @@ pub fn measure<R: Outcome>(
     limit: usize,
     body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
 ) -> Measurement {
-    measure_with(limit, trial::fixed(body))
+    Budget::bytes(limit).measure(body)
 }
 
 /// [`measure`] for a body that shares its allocator between threads: it
@@ -94,7 +100,7 @@ pub fn measure_thread_safe<R: Outcome>(
     limit: usize,
     body: impl FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
 ) -> Measurement {
-    measure_with(limit, trial::thread_safe(body))
+    Budget::bytes(limit).measure_thread_safe(body)
 }
 
 /// Measures the global allocations of `body` (on the calling thread, and on
@@ -135,33 +141,5 @@ pub fn measure_thread_safe<R: Outcome>(
 /// assert_eq!((measurement.trials, measurement.runs), (3, 2));
 /// ```
 pub fn measure_global<R: Outcome>(limit: usize, body: impl FnMut() -> R) -> Measurement {
-    let settings = match settings::Settings::from_env() {
-        Ok(settings) => settings,
-        Err(error) => return unusable(limit, error.to_string()),
-    };
-    let plan = global::Plan::new(limit, settings, settings.sites.for_measurements());
-    global::suspended(|| global::measure(plan, body).0)
-}
-
-fn measure_with<R: Outcome>(limit: usize, trial: impl trial::Trials<R>) -> Measurement {
-    match settings::Settings::from_env() {
-        Ok(settings) => {
-            search::run(
-                limit,
-                settings.search,
-                1,
-                settings,
-                settings.sites.for_measurements(),
-                trial,
-            )
-            .measurement
-        }
-        Err(error) => unusable(limit, error.to_string()),
-    }
-}
-
-fn unusable(limit: usize, reason: String) -> Measurement {
-    let mut measurement = Measurement::new(limit, false, DEFAULT_MAX_BYTES);
-    measurement.verdict = Verdict::Unusable { reason };
-    measurement
+    Budget::bytes(limit).measure_global(body)
 }

@@ -8,6 +8,7 @@ pub use inventory;
 
 pub use crate::block_on::block_on;
 pub use crate::budget_test::{BudgetLiteral, BudgetTest, RegisteredTest};
+pub use crate::injection::FailurePolicy;
 use crate::outcome::Outcome;
 use crate::{run, trial};
 

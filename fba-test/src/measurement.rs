@@ -2,6 +2,8 @@
 
 use fba_core::{Breakdown, BudgetExceeded, Stats};
 
+use crate::injection::Injection;
+
 /// What running a body under a memory budget found.
 ///
 /// # Examples
@@ -76,6 +78,16 @@ pub struct Measurement {
     /// buffer of the minimum and aborted on allocation failure with one byte
     /// less.
     pub verified_by_failure: bool,
+    /// How many allocations the body makes, in the run the numbers describe
+    /// (the trial at the limit, or global mode's steady state): every new
+    /// block, a `realloc` that moves its block included, a resize in place
+    /// not. `None` where no run passed to count them in.
+    pub allocations: Option<usize>,
+    /// The count budget (`allocations = N`), if there is one.
+    pub allocation_limit: Option<usize>,
+    /// What failure injection found (`fail_each_allocation = true`,
+    /// `fail_from_allocation = true`), when it ran.
+    pub injection: Option<Injection>,
 }
 
 /// The blocks at a high-water mark, grouped by the place in the user's code
@@ -244,6 +256,9 @@ impl Measurement {
             heap: None,
             one_time: None,
             verified_by_failure: false,
+            allocations: None,
+            allocation_limit: None,
+            injection: None,
         }
     }
 
@@ -298,6 +313,16 @@ pub enum Verdict {
     /// returned, and the test denies leaks (`leaks = "deny"`).
     Leaked {
         /// What escaped, in a sentence.
+        reason: String,
+    },
+    /// The body makes more allocations than its count budget
+    /// (`allocations = N`) allows.
+    TooManyAllocations,
+    /// Failure injection found runs that do not handle a failed
+    /// allocation: a panic, a leak, a swallowed failure or an abort
+    /// ([`Measurement::injection`] has them).
+    FailureNotHandled {
+        /// What the runs did, in a sentence.
         reason: String,
     },
     /// Child processes did not confirm the minimum by real failure.

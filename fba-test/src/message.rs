@@ -3,6 +3,8 @@
 
 use fba_core::Breakdown;
 
+use crate::count_budget;
+use crate::injection::{InjectedFailure, InjectedOutcome, Injection};
 use crate::measurement::{AllocationSite, Blocks, MeasuredState, Measurement, Sites, Verdict};
 
 /// Where a budget is declared, for messages that point at it.
@@ -37,6 +39,28 @@ impl Site<'_> {
                 "write fba::{function}({bytes}, ..) at {}:{}",
                 self.file, self.line
             ),
+        }
+    }
+
+    /// What to write to give the count budget `count`, and where.
+    fn write_count(&self, count: usize) -> String {
+        match self.declared {
+            Declared::Attribute => format!(
+                "write allocations = {count} in #[memory_budget(..)] at {}:{}",
+                self.file, self.line
+            ),
+            Declared::Call(_) => format!("give it an allocation budget of {count}"),
+        }
+    }
+
+    /// What to write to set an option, and where.
+    fn write_option(&self, option: &str) -> String {
+        match self.declared {
+            Declared::Attribute => format!(
+                "write {option} in #[memory_budget(..)] at {}:{}",
+                self.file, self.line
+            ),
+            Declared::Call(_) => format!("set {option}"),
         }
     }
 
@@ -116,8 +140,37 @@ pub(crate) fn pass_line(site: &Site<'_>, measurement: &Measurement) -> String {
             measurement.minimum.unwrap_or(0).saturating_sub(1)
         );
     }
+    if let (Some(count), Some(limit)) = (measurement.allocations, measurement.allocation_limit) {
+        line += &format!(
+            "; {count} of {} ({:.1}%)",
+            plural(limit, "allocation"),
+            percent(count, limit)
+        );
+    }
+    if let Some(injection) = &measurement.injection {
+        line += &format!("; {}", injected(injection));
+    }
     line += &format!("; measured for {}", measurement.target);
     line
+}
+
+/// What failure injection did, for a pass line:
+/// `fail_each_allocation: all 7 allocations failed in turn, each handled`.
+fn injected(injection: &Injection) -> String {
+    let policy = injection.policy.option();
+    let mut text = match (injection.allocations, injection.sampled) {
+        (0, _) => format!("{policy}: no allocation to fail"),
+        (1, _) => format!("{policy}: the 1 allocation failed, handled"),
+        (all, false) => format!("{policy}: all {all} allocations failed in turn, each handled"),
+        (all, true) => format!(
+            "{policy}: {} of {all} allocations failed in turn (spread evenly, FBA_MAX_INJECTIONS), each handled",
+            injection.runs
+        ),
+    };
+    if injection.allocations > 0 && !injection.leaks_checked {
+        text += " (leaks not checked: without failures the body keeps blocks live)";
+    }
+    text
 }
 
 /// Blocks, with what became of them:
@@ -217,10 +270,156 @@ pub(crate) fn over_budget(
         ),
         None => "\nthe search is off (FBA_SEARCH=0 or search = false): turn it on to learn what the test needs".to_owned(),
     };
+    if count_budget::exceeded(measurement)
+        && let (Some(count), Some(limit)) = (measurement.allocations, measurement.allocation_limit)
+    {
+        text += &format!(
+            "\nit also makes {}, allocation budget is {limit}: {}",
+            plural(count, "allocation"),
+            site.write_count(count)
+        );
+    }
     if let Some(sites) = &measurement.sites {
         text += &sites_text(sites, shown, measurement.breakdown.total());
     }
     text
+}
+
+/// The panic message of a test that makes more allocations than its count
+/// budget.
+pub(crate) fn too_many_allocations(site: &Site<'_>, measurement: &Measurement) -> String {
+    let count = measurement.allocations.unwrap_or(0);
+    let limit = measurement.allocation_limit.unwrap_or(0);
+    let over = if limit == 0 {
+        String::new()
+    } else {
+        format!(" (+{:.1}%)", percent(count - limit.min(count), limit))
+    };
+    format!(
+        "allocation budget exceeded in {}: makes {}, budget is {limit}{over}\nto accept it, {}{}",
+        site.name,
+        plural(count, "allocation"),
+        site.write_count(count),
+        site.or_update()
+    )
+}
+
+/// The panic message of a passing test whose count budget is far above
+/// what it makes (`FBA_MAX_HEADROOM`).
+pub(crate) fn stale_count(
+    site: &Site<'_>,
+    limit: usize,
+    count: usize,
+    headroom: f64,
+    max: f64,
+) -> String {
+    format!(
+        "allocation budget of {} is stale: makes {count} of {} allocations, {headroom:.1}% headroom, more than \
+         FBA_MAX_HEADROOM={max}%\nto tighten it, {}{}",
+        site.name,
+        limit,
+        site.write_count(count),
+        site.or_update()
+    )
+}
+
+/// The panic message of a test whose failure injection found runs that do
+/// not handle their failed allocation, `shown` of them (`None`: all).
+pub(crate) fn failures_not_handled(
+    site: &Site<'_>,
+    injection: &Injection,
+    shown: Option<usize>,
+) -> String {
+    let failing = injection.failures.len();
+    let mut text = format!(
+        "memory budget test {} does not handle allocation failure: {} of {} failed ({})",
+        site.name,
+        plural(failing, "run"),
+        injection.runs,
+        injection.policy.option()
+    );
+    let count = shown.unwrap_or(failing).max(1).min(failing);
+    for failure in &injection.failures[..count] {
+        text += &format!("\n{}", injected_failure(failure, injection.allocations));
+    }
+    if failing > count {
+        text += &format!("\n... and {}", plural(failing - count, "more run"));
+    }
+    let any = |kind: fn(&InjectedOutcome) -> bool| {
+        injection
+            .failures
+            .iter()
+            .any(|failure| kind(&failure.outcome))
+    };
+    if any(|outcome| matches!(outcome, InjectedOutcome::Aborted { .. })) {
+        text += "\nan infallible API (`Vec::push`, `Box::new`, `format!`) aborts when its allocation fails: use the \
+                 fallible form (`try_reserve`, `Box::try_new_in`) where the failure must be handled";
+    }
+    if any(|outcome| matches!(outcome, InjectedOutcome::Leaked { .. })) {
+        text += "\nfree on the error path what the body allocated before the failure (without failures it frees \
+                 every block)";
+    }
+    if any(|outcome| matches!(outcome, InjectedOutcome::Swallowed)) {
+        text += &format!(
+            "\na body that recovers from a failed allocation on purpose (a fallback, a retry) passes: {}",
+            site.write_option("swallowed = \"allow\"")
+        );
+    }
+    if any(|outcome| matches!(outcome, InjectedOutcome::NotReached { .. })) {
+        text += "\na run that never reached its allocation made fewer allocations than the run without failures: \
+                 the body's allocations are not deterministic";
+    }
+    text
+}
+
+/// `allocation 3 of 7 (24 bytes, align 8) at src/lib.rs:12 in app::parse
+/// is not handled: the body panicked: ...`.
+fn injected_failure(failure: &InjectedFailure, allocations: usize) -> String {
+    let mut text = format!("allocation {} of {allocations}", failure.index);
+    if let Some(layout) = failure.layout {
+        text += &format!(" ({} bytes, align {})", layout.size(), layout.align());
+    }
+    if let Some(frame) = &failure.site {
+        let function = frame.function.as_deref().unwrap_or("<unknown>");
+        match (&frame.file, frame.line) {
+            (Some(file), Some(line)) => text += &format!(" at {file}:{line} in {function}"),
+            _ => text += &format!(" in {function}"),
+        }
+    }
+    text += &match &failure.outcome {
+        InjectedOutcome::Panicked { message } => {
+            format!(" is not handled: the body panicked: {}", indented(message))
+        }
+        InjectedOutcome::Aborted { output } => {
+            format!(
+                " is not handled (the process aborted): {}",
+                indented(output)
+            )
+        }
+        InjectedOutcome::Leaked { blocks, bytes } => format!(
+            " leaks: the body returned with {} ({bytes} bytes) still live",
+            plural(*blocks, "block")
+        ),
+        InjectedOutcome::Swallowed => {
+            " is swallowed: the body returned Ok although the allocation failed".to_owned()
+        }
+        InjectedOutcome::NotReached { failure } => format!(
+            " was never made: the run made fewer allocations{}",
+            failure
+                .as_ref()
+                .map(|failure| format!(", and failed: {}", indented(failure)))
+                .unwrap_or_default()
+        ),
+        InjectedOutcome::Ended { output } => {
+            format!(" ended the process: {}", indented(output))
+        }
+    };
+    text
+}
+
+/// Text of several lines, its lines after the first indented.
+fn indented(text: &str) -> String {
+    text.trim_end().replace('\n', "\n    ")
 }
 
 /// What the bytes of a high-water mark were:
@@ -377,6 +576,14 @@ pub(crate) fn failure(
             "the minimum of memory budget test {} was not proved by failure: {reason}",
             site.name
         ))),
+        Verdict::TooManyAllocations => Some(measured(too_many_allocations(site, measurement))),
+        Verdict::FailureNotHandled { reason } => Some(measured(match &measurement.injection {
+            Some(injection) => failures_not_handled(site, injection, shown),
+            None => format!(
+                "memory budget test {} does not handle allocation failure: {reason}",
+                site.name
+            ),
+        })),
         Verdict::Passed | Verdict::Failed { .. } => None,
     }
 }

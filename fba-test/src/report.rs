@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use fba_core::Breakdown;
 
-use crate::measurement::{Blocks, MeasuredState, Measurement, Sites, Verdict};
+use crate::injection::{FailurePolicy, InjectedOutcome, Injection};
+use crate::measurement::{Blocks, Frame, MeasuredState, Measurement, Sites, Verdict};
 
 /// One budget test's result.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -34,8 +35,9 @@ pub(crate) struct Row {
     /// `fresh allocator` (explicit mode), `steady state` (global mode,
     /// after a warm-up) or `first run` (global mode, `cold = true`).
     pub(crate) measured: &'static str,
-    /// `passed`, `over budget`, `failed`, `not deterministic`, `leaked`,
-    /// `not verified`, `unusable`, `stale` or `updated`.
+    /// `passed`, `over budget`, `too many allocations`, `failure not
+    /// handled`, `failed`, `not deterministic`, `leaked`, `not verified`,
+    /// `unusable`, `stale` or `updated`.
     pub(crate) verdict: &'static str,
     /// The value the budget was rewritten to (`FBA_UPDATE=1`).
     pub(crate) updated_to: Option<usize>,
@@ -58,6 +60,74 @@ pub(crate) struct Row {
     pub(crate) at_high_water: Breakdown,
     /// Where they were allocated (the diagnostic trial).
     pub(crate) sites: Option<Sites>,
+    /// How many allocations the body makes, against its count budget.
+    pub(crate) allocations: Option<CountRow>,
+    /// What failure injection found.
+    pub(crate) injection: Option<InjectionRow>,
+}
+
+/// The allocations a body makes and its count budget (`allocations = N`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct CountRow {
+    pub(crate) count: usize,
+    pub(crate) budget: Option<usize>,
+    /// `within budget`, `over budget`, `stale` or `updated` (with a
+    /// budget).
+    pub(crate) verdict: Option<&'static str>,
+    /// The value the count budget was rewritten to (`FBA_UPDATE=1`).
+    pub(crate) updated_to: Option<usize>,
+}
+
+/// What failure injection found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct InjectionRow {
+    pub(crate) policy: FailurePolicy,
+    /// The allocations the body makes without failures.
+    pub(crate) allocations: usize,
+    /// The runs made, one per allocation failed.
+    pub(crate) runs: usize,
+    pub(crate) sampled: bool,
+    pub(crate) leaks_checked: bool,
+    /// The runs that did not handle their failure.
+    pub(crate) failures: Vec<InjectedFailureRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub(crate) struct InjectedFailureRow {
+    /// Which allocation failed (from 1).
+    pub(crate) index: usize,
+    pub(crate) layout: Option<LayoutRow>,
+    /// Where it was made: the first frame in the user's code, then the
+    /// whole stack.
+    pub(crate) site: Option<Frame>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) outcome: InjectedOutcome,
+}
+
+impl InjectionRow {
+    fn new(injection: &Injection) -> InjectionRow {
+        InjectionRow {
+            policy: injection.policy,
+            allocations: injection.allocations,
+            runs: injection.runs,
+            sampled: injection.sampled,
+            leaks_checked: injection.leaks_checked,
+            failures: injection
+                .failures
+                .iter()
+                .map(|failure| InjectedFailureRow {
+                    index: failure.index,
+                    layout: failure.layout.map(|layout| LayoutRow {
+                        size: layout.size(),
+                        align: layout.align(),
+                    }),
+                    site: failure.site.clone(),
+                    frames: failure.frames.clone(),
+                    outcome: failure.outcome.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Blocks left alive, with the layouts of the first of them.
@@ -162,6 +232,19 @@ impl Row {
             cases: None,
             at_high_water: measurement.breakdown,
             sites: measurement.sites.clone(),
+            allocations: measurement.allocations.map(|count| CountRow {
+                count,
+                budget: measurement.allocation_limit,
+                verdict: measurement.allocation_limit.map(|limit| {
+                    if count > limit {
+                        "over budget"
+                    } else {
+                        "within budget"
+                    }
+                }),
+                updated_to: None,
+            }),
+            injection: measurement.injection.as_ref().map(InjectionRow::new),
         }
     }
 
@@ -177,6 +260,8 @@ fn verdict_name(verdict: &Verdict) -> &'static str {
     match verdict {
         Verdict::Passed => "passed",
         Verdict::OverBudget => "over budget",
+        Verdict::TooManyAllocations => "too many allocations",
+        Verdict::FailureNotHandled { .. } => "failure not handled",
         Verdict::Failed { .. } => "failed",
         Verdict::NotDeterministic { .. } => "not deterministic",
         Verdict::Leaked { .. } => "leaked",

@@ -1,16 +1,21 @@
 //! How a budget test runs, in one place: the attribute's test goes through
 //! its trials (explicit mode: [`search`](crate::search), global mode:
-//! [`global::measure`]), which end in a verdict; [`conclude`] then updates
-//! the budget (`FBA_UPDATE`), guards against stale budgets
-//! (`FBA_MAX_HEADROOM`), records the row (`FBA_REPORT`, the harness's
-//! table), annotates failures for GitHub, and ends the test with the pass
-//! line, the body's own failure unchanged, or the runtime's message.
+//! [`global::measure`]), which end in a verdict, judged against the count
+//! budget ([`count_budget`]) and, with failures injected, by the runs of
+//! [`injection`]; [`conclude`] then updates the budgets (`FBA_UPDATE`),
+//! guards against stale budgets (`FBA_MAX_HEADROOM`), records the row
+//! (`FBA_REPORT`, the harness's table), annotates failures for GitHub, and
+//! ends the test with the pass line, the body's own failure unchanged, or
+//! the runtime's message.
 
 use std::panic;
 use std::thread;
 
 use crate::budget_test::BudgetTest;
+use crate::child::{self, Role};
+use crate::count_budget;
 use crate::global;
+use crate::injection::{self, Place};
 use crate::measurement::{Measurement, Verdict};
 use crate::message::{self, Site};
 use crate::outcome::Outcome;
@@ -19,16 +24,28 @@ use crate::quiet::Printing;
 use crate::report::{self, Row};
 use crate::search;
 use crate::settings::{Reporting, Settings};
-use crate::trial::{self, Trials};
-use crate::update::{self, Rewrite};
+use crate::trial::{self, Trials, Watch};
+use crate::update::{self, Budget, Rewrite};
 
 /// Runs a budget test whose trials `trial` runs (explicit mode: the body
 /// takes an allocator).
 #[track_caller]
 pub(crate) fn explicit<R: Outcome>(test: &BudgetTest, mut trial: impl Trials<R>) -> R {
     let settings = settings(test);
+    let mut runs = injection::Trials::new(&mut trial, test.budget);
+    if let Some(role) = child::role() {
+        // A child process of this test's run: failure injection's runs.
+        match role {
+            Ok(role @ Role::Inject { .. }) => injection::act(role, &mut runs),
+            Ok(_) => unusable(
+                test,
+                "FBA_CHILD asks for a global-mode child (measure, verify) of a test with an allocator parameter: unset it",
+            ),
+            Err(reason) => unusable(test, &reason),
+        }
+    }
     let search = test.search.unwrap_or(true) && settings.search;
-    let run = search::run(
+    let mut run = search::run(
         test.budget,
         search,
         test.runs.unwrap_or(1),
@@ -36,8 +53,22 @@ pub(crate) fn explicit<R: Outcome>(test: &BudgetTest, mut trial: impl Trials<R>)
         settings.sites.for_tests(),
         &mut trial,
     );
+    count_budget::judge(&mut run.measurement, test.allocations);
+    if let Some(policy) = test.failing
+        && run.measurement.verdict == Verdict::Passed
+    {
+        let name = test.name();
+        let left_live = run.measurement.stats.live_allocations;
+        injection::inject(
+            &mut run.measurement,
+            injection_plan(test, policy, &settings),
+            Place::Children { name: &name },
+            left_live,
+            &mut injection::Trials::new(&mut trial, test.budget),
+        );
+    }
     conclude(test, run.measurement, run.at_limit, |capacity| {
-        trial(capacity, Printing::Quiet, None)
+        trial(capacity, Printing::Quiet, Watch::NOTHING)
             .ok()
             .map(|trial| trial.result)
     })
@@ -48,9 +79,18 @@ pub(crate) fn explicit<R: Outcome>(test: &BudgetTest, mut trial: impl Trials<R>)
 pub(crate) fn global<R: Outcome>(test: &BudgetTest, mut body: impl FnMut() -> R) -> R {
     let name = test.name();
     let settings = settings(test);
-    if let Some(role) = global::child_role() {
+    if let Some(role) = child::role() {
         // A child process of this test's own run: play the role, report
         // nothing.
+        if let Ok(role @ Role::Inject { .. }) = role {
+            let mut runs = injection::GlobalRuns {
+                body: &mut body,
+                limit: test.budget,
+                max_bytes: settings.max_bytes,
+            };
+            global::suspended(|| runs.warm_up());
+            global::suspended(|| injection::act(role, &mut runs));
+        }
         let returned = role.and_then(|role| {
             global::act_as_child(role, test.budget, settings.max_bytes, &mut body)
         });
@@ -74,10 +114,45 @@ pub(crate) fn global<R: Outcome>(test: &BudgetTest, mut body: impl FnMut() -> R)
         diagnosis: settings.sites.for_tests(),
         settings,
     };
-    let (measurement, result) = global::suspended(|| global::measure(plan, body));
+    let (mut measurement, result) = global::suspended(|| global::measure(plan, &mut body));
+    count_budget::judge(&mut measurement, test.allocations);
+    if let Some(policy) = test.failing
+        && measurement.verdict == Verdict::Passed
+    {
+        let left_live = measurement
+            .heap
+            .as_ref()
+            .map_or(0, |heap| heap.escaped.count);
+        global::suspended(|| {
+            injection::inject(
+                &mut measurement,
+                injection_plan(test, policy, &settings),
+                Place::Children { name: &name },
+                left_live,
+                &mut injection::GlobalRuns {
+                    body: &mut body,
+                    limit: test.budget,
+                    max_bytes: settings.max_bytes,
+                },
+            )
+        });
+    }
     // A global-mode body never fails for want of memory: its first run's
     // result is the test's, whatever the budget.
     conclude(test, measurement, result, |_| None)
+}
+
+/// How `test`'s failure injection goes.
+fn injection_plan(
+    test: &BudgetTest,
+    policy: injection::FailurePolicy,
+    settings: &Settings,
+) -> injection::Plan {
+    injection::Plan {
+        policy,
+        allow_swallowed: test.allow_swallowed,
+        max_runs: settings.max_injections,
+    }
 }
 
 #[track_caller]
@@ -111,18 +186,28 @@ fn conclude<R: Outcome>(
     let mut failure = message::failure(&site, &measurement, passed(&result), shown);
     let shared = test.shares_its_literal();
 
-    if reporting.update
-        && let Some(value) = update(test, &site, &measurement, &reporting, shared, &row)
-    {
-        row.verdict = "updated";
-        row.updated_to = Some(value);
-        failure = None;
-        if measurement.verdict == Verdict::OverBudget
-            && let Some(again) = rerun(value)
-        {
-            // The run at the declared budget failed for want of memory: the
-            // test's result is a run at the new one.
-            result = Some(again);
+    if reporting.update {
+        let updated = update(test, &site, &measurement, &reporting, shared, &row);
+        if updated.any() {
+            row.verdict = "updated";
+            row.updated_to = updated.bytes;
+            if let Some(count) = &mut row.allocations
+                && updated.allocations.is_some()
+            {
+                count.verdict = Some("updated");
+                count.updated_to = updated.allocations;
+            }
+            if updated.fixes(&measurement) {
+                failure = None;
+            }
+            if measurement.verdict == Verdict::OverBudget
+                && let Some(value) = updated.bytes
+                && let Some(again) = rerun(value)
+            {
+                // The run at the declared budget failed for want of memory:
+                // the test's result is a run at the new one.
+                result = Some(again);
+            }
         }
     }
     if failure.is_none() && row.verdict == "passed" && !shared {
@@ -164,8 +249,33 @@ pub(crate) fn passed<R: Outcome>(result: &Option<thread::Result<R>>) -> bool {
     matches!(result, Some(Ok(returned)) if returned.failure().is_none())
 }
 
-/// `FBA_UPDATE=1`: rewrites the budget to what was measured. Returns the
-/// budget the test has now, if the update makes it pass.
+/// The budgets `FBA_UPDATE=1` gave a test: bytes, allocations.
+#[derive(Clone, Copy, Debug, Default)]
+struct Updated {
+    bytes: Option<usize>,
+    allocations: Option<usize>,
+}
+
+impl Updated {
+    fn any(self) -> bool {
+        self.bytes.is_some() || self.allocations.is_some()
+    }
+
+    /// Whether the budgets the test has now make `measurement` pass.
+    fn fixes(self, measurement: &Measurement) -> bool {
+        let counts = !count_budget::exceeded(measurement) || self.allocations.is_some();
+        match measurement.verdict {
+            Verdict::Passed => true,
+            Verdict::OverBudget => self.bytes.is_some() && counts,
+            Verdict::TooManyAllocations => counts,
+            _ => false,
+        }
+    }
+}
+
+/// `FBA_UPDATE=1`: rewrites the budgets to what was measured: the bytes
+/// (the minimum, or what an over-budget body needs) and the allocations.
+/// Returns the budgets the test has now, where the update changed them.
 #[track_caller]
 fn update(
     test: &BudgetTest,
@@ -174,12 +284,16 @@ fn update(
     reporting: &Reporting,
     shared: bool,
     row: &Row,
-) -> Option<usize> {
-    let measured = match measurement.verdict {
-        Verdict::Passed => measurement.minimum,
+) -> Updated {
+    let bytes = match measurement.verdict {
+        Verdict::Passed | Verdict::TooManyAllocations => measurement.minimum,
         Verdict::OverBudget => measurement.needed,
-        _ => None,
-    }?;
+        _ => return Updated::default(),
+    };
+    let allocations = test.allocations.and(measurement.allocations);
+    if bytes.is_none() && allocations.is_none() {
+        return Updated::default();
+    }
     if reporting.ci {
         if let Err(reason) = report::record(row.clone(), reporting.report.as_deref()) {
             unusable(test, &reason);
@@ -189,57 +303,102 @@ fn update(
              (unset CI to update anyway)"
         );
     }
-    let value = update::budget_value(measured, reporting.margin);
-    if value == test.budget && !shared {
+    Updated {
+        bytes: bytes.and_then(|measured| {
+            let value = update::budget_value(measured, reporting.margin);
+            rewrite(test, site, Budget::Bytes, test.budget, value, shared)
+        }),
+        allocations: allocations.and_then(|measured| {
+            let value = update::count_value(measured, reporting.margin);
+            let declared = test.allocations.unwrap_or(0);
+            rewrite(test, site, Budget::Allocations, declared, value, shared)
+        }),
+    }
+}
+
+/// Rewrites `test`'s literal of `budget`, declared as `declared`, to
+/// `value`, saying so. Returns the budget the test has now, if the update
+/// changed it.
+fn rewrite(
+    test: &BudgetTest,
+    site: &Site<'_>,
+    budget: Budget,
+    declared: usize,
+    value: usize,
+    shared: bool,
+) -> Option<usize> {
+    if value == declared && !shared {
         return None;
     }
     let name = site.name;
     let at = format!("{}:{}", test.file, test.line);
-    match update::rewrite(test, value, shared) {
+    let what = match budget {
+        Budget::Bytes => "budget",
+        Budget::Allocations => "allocation budget",
+    };
+    match update::rewrite(test, budget, value, shared) {
         Ok(Rewrite::Changed { from, to }) => {
             output::say(&format!(
-                "memory_budget {name}: budget updated from {from} to {to} at {at}"
+                "memory_budget {name}: {what} updated from {from} to {to} at {at}"
             ));
             Some(to)
         }
-        Ok(Rewrite::Kept { value: kept }) if kept == test.budget => None,
+        Ok(Rewrite::Kept { value: kept }) if kept == declared => None,
         Ok(Rewrite::Kept { value: kept }) => {
+            let unit = match budget {
+                Budget::Bytes => "bytes",
+                Budget::Allocations => "allocations",
+            };
             output::say(&format!(
-                "memory_budget {name}: budget kept at {kept} at {at} (a test sharing it needs {kept} bytes)"
+                "memory_budget {name}: {what} kept at {kept} at {at} (a test sharing it needs {kept} {unit})"
             ));
             Some(kept)
         }
         Err(reason) => {
             output::say(&format!(
-                "memory_budget {name}: budget not updated: {reason}"
+                "memory_budget {name}: {what} not updated: {reason}"
             ));
             None
         }
     }
 }
 
-/// `FBA_MAX_HEADROOM`: the failure of a passing test whose budget is far
-/// above its minimum.
+/// `FBA_MAX_HEADROOM`: the failure of a passing test whose budget (of
+/// bytes, or of allocations) is far above what it needs.
 fn stale(
     site: &Site<'_>,
     measurement: &Measurement,
     reporting: &Reporting,
     row: &mut Row,
 ) -> Option<String> {
-    let (max, headroom, minimum) = (
-        reporting.max_headroom?,
-        row.headroom()?,
-        measurement.minimum?,
-    );
-    if headroom <= max {
-        return None;
+    let max = reporting.max_headroom?;
+    let mut texts = Vec::new();
+    if let (Some(headroom), Some(minimum)) = (row.headroom(), measurement.minimum)
+        && headroom > max
+    {
+        row.verdict = "stale";
+        texts.push(message::stale(
+            site,
+            measurement.limit,
+            minimum,
+            headroom,
+            max,
+        ));
     }
-    row.verdict = "stale";
-    Some(format!(
-        "{}\nmeasured for {}",
-        message::stale(site, measurement.limit, minimum, headroom, max),
-        measurement.target
-    ))
+    if let (Some(headroom), Some(count), Some(limit)) = (
+        count_budget::headroom(measurement),
+        measurement.allocations,
+        measurement.allocation_limit,
+    ) && headroom > max
+    {
+        row.verdict = "stale";
+        if let Some(allocations) = &mut row.allocations {
+            allocations.verdict = Some("stale");
+        }
+        texts.push(message::stale_count(site, limit, count, headroom, max));
+    }
+    (!texts.is_empty())
+        .then(|| format!("{}\nmeasured for {}", texts.join("\n"), measurement.target))
 }
 
 /// With `GITHUB_ACTIONS=true`, prints a failure as an `::error` annotation

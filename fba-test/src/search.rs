@@ -6,7 +6,7 @@
 //! trial at the capacity found records where the bytes of its high-water
 //! mark were allocated.
 
-use fba_core::{Breakdown, BudgetExceeded};
+use fba_core::{BudgetExceeded, Stats};
 
 use crate::buffer::BufferUnavailable;
 use crate::measurement::{Measurement, Verdict};
@@ -14,7 +14,7 @@ use crate::outcome::Outcome;
 use crate::quiet::Printing;
 use crate::settings::{Diagnosis, Settings};
 use crate::sites::{self, Recorder};
-use crate::trial::{self, Judgement, Trial};
+use crate::trial::{self, Judgement, Trial, Watch};
 
 /// A measurement, and what the trial at the limit left for the caller: the
 /// body's return value or its panic.
@@ -57,6 +57,7 @@ pub(crate) fn run<R: Outcome>(
     record(&mut measurement, &first);
     let mut judgement = first.judgement();
     let mut high_waters = (first.stats.high_water_mark, first.stats.high_water_mark);
+    let mut allocations = first.stats.allocations;
     while judgement == Judgement::Passed && measurement.runs < runs {
         let again = match trials.quiet(limit) {
             Ok(again) => again,
@@ -76,20 +77,24 @@ pub(crate) fn run<R: Outcome>(
             record(&mut measurement, &again);
         }
         high_waters = (high_waters.0.min(high_water), high_waters.1.max(high_water));
+        allocations = allocations.max(again.stats.allocations);
     }
     measurement.lowest_high_water_mark = high_waters.0;
     // The breakdown of the high-water mark is of the trial the result
     // comes from: the one at the limit, unless a search finds another.
     measurement.breakdown = measurement.stats.at_high_water;
+    if judgement == Judgement::Passed {
+        measurement.allocations = Some(allocations);
+    }
     let outcome = match judgement {
         Judgement::Passed if search && runs > 1 => {
             measurement.minimum = Some(high_waters.1);
             Ok(())
         }
         Judgement::Passed if search => minimum(&mut trials, first.stats.high_water_mark, limit)
-            .map(|(minimum, breakdown)| {
+            .map(|(minimum, stats)| {
                 measurement.minimum = Some(minimum);
-                measurement.breakdown = breakdown;
+                measurement.breakdown = stats.at_high_water;
             }),
         Judgement::Passed => Ok(()),
         Judgement::OverBudget => {
@@ -102,9 +107,11 @@ pub(crate) fn run<R: Outcome>(
                     settings.max_bytes,
                 )
                 .map(|needed| {
-                    if let Some((needed, breakdown)) = needed {
+                    if let Some((needed, stats)) = needed {
                         measurement.needed = Some(needed);
-                        measurement.breakdown = breakdown;
+                        measurement.breakdown = stats.at_high_water;
+                        // What it allocates where it passes.
+                        measurement.allocations = Some(stats.allocations);
                     }
                 })
             } else {
@@ -155,7 +162,7 @@ fn diagnose<R: Outcome>(
     // (unless it adapts to failure): nothing after that is recorded.
     let recorder = Recorder::explaining(capacity);
     trials.count += 1;
-    if let Ok(trial) = (trials.trial)(capacity, Printing::Quiet, Some(&recorder))
+    if let Ok(trial) = (trials.trial)(capacity, Printing::Quiet, Watch::recorded(&recorder))
         && trial.passed()
     {
         // Resolving stacks allocates: the runtime's work, outside any budget.
@@ -175,7 +182,7 @@ struct Trials<'a, R> {
 impl<R: Outcome> Trials<'_, R> {
     fn run(&mut self, capacity: usize, printing: Printing) -> Result<Trial<R>, BufferUnavailable> {
         self.count += 1;
-        (self.trial)(capacity, printing, None)
+        (self.trial)(capacity, printing, Watch::NOTHING)
     }
 
     /// A trial whose failure the search expects: quiet, and a buffer that
@@ -190,18 +197,18 @@ impl<R: Outcome> Trials<'_, R> {
     /// The smallest capacity the body passes with, given that it passed with
     /// high-water mark `high_water` (at `seen_at` bytes) and fails at
     /// `fails_below` - 1 bytes and less (as far as is known), with the
-    /// breakdown of its high-water mark there.
+    /// statistics of the trial there.
     fn smallest_passing(
         &mut self,
         high_water: usize,
         seen_at: usize,
         fails_below: usize,
-    ) -> Result<(usize, Breakdown), Verdict> {
+    ) -> Result<(usize, Stats), Verdict> {
         let at_high_water = self.quiet(high_water)?;
         if !at_high_water.passed() {
             return Err(not_deterministic(seen_at, high_water, &at_high_water));
         }
-        let found = (high_water, at_high_water.stats.at_high_water);
+        let found = (high_water, at_high_water.stats);
         if high_water <= fails_below {
             return Ok(found);
         }
@@ -211,13 +218,12 @@ impl<R: Outcome> Trials<'_, R> {
         }
         // It passes below its high-water mark (it reacts to failing
         // allocations): bisect between what fails and what passes.
-        let (mut failing_below, mut passing) =
-            (fails_below, (high_water - 1, below.stats.at_high_water));
+        let (mut failing_below, mut passing) = (fails_below, (high_water - 1, below.stats));
         while failing_below < passing.0 {
             let middle = failing_below + (passing.0 - failing_below) / 2;
             let trial = self.quiet(middle)?;
             if trial.passed() {
-                passing = (middle, trial.stats.at_high_water);
+                passing = (middle, trial.stats);
             } else {
                 failing_below = middle + 1;
             }
@@ -231,7 +237,7 @@ fn minimum<R: Outcome>(
     trials: &mut Trials<'_, R>,
     high_water: usize,
     limit: usize,
-) -> Result<(usize, Breakdown), Verdict> {
+) -> Result<(usize, Stats), Verdict> {
     trials.smallest_passing(high_water, limit, 0)
 }
 
@@ -243,7 +249,7 @@ fn needed<R: Outcome>(
     limit: usize,
     first_failure: Option<BudgetExceeded>,
     max_bytes: usize,
-) -> Result<Option<(usize, Breakdown)>, Verdict> {
+) -> Result<Option<(usize, Stats)>, Verdict> {
     let at_least = first_failure
         .map(|failure| failure.used.saturating_add(failure.layout.size()))
         .unwrap_or(0);
@@ -314,6 +320,7 @@ mod tests {
             shown: Some(0),
             asked: false,
         },
+        max_injections: crate::settings::DEFAULT_MAX_INJECTIONS,
     };
 
     fn fixed<R: Outcome>(
@@ -533,9 +540,9 @@ mod tests {
     ) -> (Measurement, usize) {
         let observed = Cell::new(0);
         let mut trial = trial::fixed(body);
-        let counting = |capacity, printing, recorder: Option<&Recorder>| {
-            observed.set(observed.get() + usize::from(recorder.is_some()));
-            trial(capacity, printing, recorder)
+        let counting = |capacity, printing, watch: Watch<'_>| {
+            observed.set(observed.get() + usize::from(watch.recorder.is_some()));
+            trial(capacity, printing, watch)
         };
         let measurement = run(limit, true, 1, SETTINGS, diagnosis, counting).measurement;
         (measurement, observed.get())

@@ -29,7 +29,14 @@ pub(crate) struct Settings {
     pub(crate) verify: bool,
     /// `FBA_SITES`: how many allocation sites to show.
     pub(crate) sites: Sites,
+    /// `FBA_MAX_INJECTIONS`: the most runs failure injection makes; a body
+    /// with more allocations has that many failed, spread evenly.
+    pub(crate) max_injections: usize,
 }
+
+/// How many runs failure injection makes at most, when
+/// `FBA_MAX_INJECTIONS` is not set.
+pub const DEFAULT_MAX_INJECTIONS: usize = 10_000;
 
 /// `FBA_SITES`: how many allocation sites at the high-water mark a test
 /// shows, found in one diagnostic trial.
@@ -114,6 +121,7 @@ impl Default for Settings {
                 shown: Some(DEFAULT_SITES),
                 asked: false,
             },
+            max_injections: DEFAULT_MAX_INJECTIONS,
         }
     }
 }
@@ -141,6 +149,8 @@ const SEARCH_ACCEPTS: &str =
 const VERIFY_ACCEPTS: &str = "write 1 or true to prove global-mode minimums by real failure in child processes, 0 or false not to";
 const BYTES_ACCEPTS: &str = "write a positive number of bytes, optionally with a K, M or G suffix (powers of 1024), e.g. 1G";
 const SITES_ACCEPTS: &str = "write how many allocation sites to show, a number such as 5 (0 turns the diagnostic trial off), or all";
+const INJECTIONS_ACCEPTS: &str =
+    "write the most runs failure injection makes, a positive number such as 10000";
 
 impl Settings {
     /// The settings from the environment, read once per process.
@@ -175,6 +185,19 @@ impl Settings {
                 })?),
             };
             settings.sites = Sites { shown, asked: true };
+        }
+        if let Some(value) = lookup("FBA_MAX_INJECTIONS") {
+            settings.max_injections = value
+                .trim()
+                .replace('_', "")
+                .parse::<usize>()
+                .ok()
+                .filter(|runs| *runs > 0)
+                .ok_or_else(|| SettingsError {
+                    variable: "FBA_MAX_INJECTIONS",
+                    value: value.clone(),
+                    accepted: INJECTIONS_ACCEPTS,
+                })?;
         }
         Ok(settings)
     }
@@ -365,6 +388,23 @@ mod tests {
             error.to_string(),
             "FBA_SEARCH=\"maybe\" is not understood: write 0 or false to turn the search for the minimum off, 1 or true to turn it on"
         );
+    }
+
+    #[test]
+    fn max_injections_is_a_positive_count() {
+        assert_eq!(Settings::default().max_injections, 10_000);
+        let parsed = settings(&[("FBA_MAX_INJECTIONS", " 2_500 ")]).unwrap();
+        assert_eq!(parsed.max_injections, 2500);
+        for bad in ["0", "-3", "many", ""] {
+            let error = settings(&[("FBA_MAX_INJECTIONS", bad)]).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "FBA_MAX_INJECTIONS={bad:?} is not understood: write the most runs failure injection makes, \
+                     a positive number such as 10000"
+                )
+            );
+        }
     }
 
     fn reporting(vars: &[(&str, &str)]) -> Result<Reporting, SettingsError> {

@@ -35,6 +35,7 @@ enum Event {
     Allocated {
         offset: usize,
         size: usize,
+        align: usize,
         stack: Option<usize>,
     },
     Freed {
@@ -65,6 +66,11 @@ pub(crate) struct Recorder {
     mark: AtomicUsize,
     started: AtomicBool,
     record: Mutex<Record>,
+    /// The allocations whose stacks are wanted, by their number in the run
+    /// (from 1, sorted); empty: every allocation's.
+    picks: Mutex<Vec<usize>>,
+    /// The allocations told since the start.
+    allocations: AtomicUsize,
 }
 
 impl Recorder {
@@ -77,7 +83,38 @@ impl Recorder {
                 events: Vec::new(),
                 stacks: Vec::new(),
             }),
+            picks: Mutex::new(Vec::new()),
+            allocations: AtomicUsize::new(0),
         }
+    }
+
+    /// A recorder of the stacks of the allocations numbered `ordinals`
+    /// (from 1) only, through the whole run: where the allocations that
+    /// failure injection failed were made.
+    pub(crate) fn picking(mut ordinals: Vec<usize>) -> Recorder {
+        ordinals.sort_unstable();
+        let recorder = Recorder::new();
+        recorder.pick(ordinals);
+        recorder
+    }
+
+    /// Captures the stacks of the allocations numbered `ordinals` (sorted)
+    /// only, and records through the whole run.
+    pub(crate) fn pick(&self, ordinals: Vec<usize>) {
+        self.mark.store(usize::MAX, Ordering::Relaxed);
+        *self
+            .picks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = ordinals;
+    }
+
+    /// Whether the stack of allocation `ordinal` is wanted.
+    fn wants(&self, ordinal: usize) -> bool {
+        let picks = self
+            .picks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        picks.is_empty() || picks.binary_search(&ordinal).is_ok()
     }
 
     /// A recorder of the run whose high-water mark is to be `mark`.
@@ -90,11 +127,16 @@ impl Recorder {
     /// Explains the high-water mark `mark` from now on.
     pub(crate) fn aim(&self, mark: usize) {
         self.mark.store(mark, Ordering::Relaxed);
+        self.picks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
     }
 
     /// Starts recording the blocks of a buffer that starts at `base`.
     pub(crate) fn start(&self, base: usize) {
         drop(self.take());
+        self.allocations.store(0, Ordering::Relaxed);
         self.base.store(base, Ordering::Relaxed);
         self.started.store(true, Ordering::Release);
     }
@@ -144,14 +186,19 @@ impl Recorder {
 
 impl Observer for Recorder {
     fn allocated(&self, block: NonNull<u8>, layout: Layout, used: usize) {
+        if !self.started.load(Ordering::Acquire) {
+            return;
+        }
         let address = block.as_ptr().addr();
+        let ordinal = self.allocations.fetch_add(1, Ordering::Relaxed) + 1;
         self.record(
             |base| Event::Allocated {
                 offset: address - base,
                 size: layout.size(),
+                align: layout.align(),
                 stack: None,
             },
-            true,
+            self.wants(ordinal),
             used,
         );
     }
@@ -217,6 +264,7 @@ fn at_high_water(events: &[(Event, usize)], high_water: usize) -> (Vec<Piece>, V
                 offset,
                 size,
                 stack,
+                ..
             } => {
                 live.insert(offset, (size, stack));
             }
@@ -263,6 +311,42 @@ pub(crate) fn sites(record: Record, high_water: usize) -> Sites {
         high_water_mark: high_water,
         lines: lines || (stacks.resolved.is_empty()),
     }
+}
+
+/// An allocation of a run, picked by its number: its layout and where it
+/// was made.
+#[derive(Clone, Debug)]
+pub(crate) struct Picked {
+    pub(crate) ordinal: usize,
+    pub(crate) layout: Layout,
+    /// The first frame in the user's code, and the whole stack.
+    pub(crate) frame: Option<Frame>,
+    pub(crate) frames: Vec<Frame>,
+}
+
+/// The allocations of a run recorded by a [`Recorder::picking`] recorder.
+pub(crate) fn picked(record: Record) -> Vec<Picked> {
+    let mut stacks = Stacks::new(record.stacks);
+    let mut picked = Vec::new();
+    let mut ordinal = 0;
+    for (event, _) in &record.events {
+        if let Event::Allocated {
+            size, align, stack, ..
+        } = *event
+        {
+            ordinal += 1;
+            if stack.is_some() {
+                let (frame, frames) = stacks.place(stack);
+                picked.push(Picked {
+                    ordinal,
+                    layout: Layout::from_size_align(size, align).unwrap_or(Layout::new::<u8>()),
+                    frame,
+                    frames,
+                });
+            }
+        }
+    }
+    picked
 }
 
 /// Stacks, resolved once per distinct list of instruction pointers.
@@ -537,6 +621,7 @@ mod tests {
             Event::Allocated {
                 offset,
                 size,
+                align: 1,
                 stack: Some(stack),
             },
             used,

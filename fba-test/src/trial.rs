@@ -5,7 +5,8 @@ use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 
 use fba_core::{
-    BudgetExceeded, Exhaustion, FixedBufferAllocator, Stats, ThreadSafeFixedBufferAllocator,
+    BudgetExceeded, Exhaustion, FailAllocation, FixedBufferAllocator, Stats,
+    ThreadSafeFixedBufferAllocator,
 };
 
 use crate::buffer::{BufferUnavailable, TrialBuffer};
@@ -69,33 +70,67 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// A body's trials: `trial(capacity, printing, recorder)` runs the body once
+/// What a trial does besides running the body: record its blocks (the
+/// diagnostic trial), fail allocations on purpose (failure injection).
+#[derive(Clone, Copy)]
+pub(crate) struct Watch<'a> {
+    pub(crate) recorder: Option<&'a Recorder>,
+    pub(crate) failing: Option<FailAllocation>,
+}
+
+impl<'a> Watch<'a> {
+    /// A plain trial.
+    pub(crate) const NOTHING: Watch<'static> = Watch {
+        recorder: None,
+        failing: None,
+    };
+
+    /// A trial recorded by `recorder`.
+    pub(crate) fn recorded(recorder: &'a Recorder) -> Watch<'a> {
+        Watch {
+            recorder: Some(recorder),
+            failing: None,
+        }
+    }
+
+    /// A trial that fails the allocations `failing` names.
+    pub(crate) fn failing(failing: FailAllocation) -> Watch<'static> {
+        Watch {
+            recorder: None,
+            failing: Some(failing),
+        }
+    }
+}
+
+/// A body's trials: `trial(capacity, printing, watch)` runs the body once
 /// on a fresh allocator of `capacity` bytes, with its panics printed as
-/// `printing` says, watched by `recorder` in the diagnostic trial.
+/// `printing` says, and `watch` (a recorder in the diagnostic trial, the
+/// allocations to fail in failure injection).
 pub(crate) trait Trials<R>:
-    FnMut(usize, Printing, Option<&Recorder>) -> Result<Trial<R>, BufferUnavailable>
+    FnMut(usize, Printing, Watch<'_>) -> Result<Trial<R>, BufferUnavailable>
 {
 }
 
 impl<R, F> Trials<R> for F where
-    F: FnMut(usize, Printing, Option<&Recorder>) -> Result<Trial<R>, BufferUnavailable>
+    F: FnMut(usize, Printing, Watch<'_>) -> Result<Trial<R>, BufferUnavailable>
 {
 }
 
 /// Runs trials of a body that takes a [`FixedBufferAllocator`]: the body
 /// once, on a fresh allocator of `capacity` bytes, with its panics printed
-/// as `printing` says, and watched by `recorder` (the diagnostic trial).
+/// as `printing` says, and `watch`.
 pub(crate) fn fixed<R>(mut body: impl FnMut(&FixedBufferAllocator<'_>) -> R) -> impl Trials<R> {
     let mut buffer = TrialBuffer::default();
-    move |capacity, printing, recorder| {
+    move |capacity, printing, watch: Watch<'_>| {
         let bytes = buffer.bytes(capacity)?;
         let base = bytes.as_ptr().addr();
         let mut alloc = FixedBufferAllocator::new(bytes);
         alloc.set_exhaustion(Exhaustion::Panic);
-        if let Some(recorder) = recorder {
+        if let Some(recorder) = watch.recorder {
             recorder.start(base);
             alloc.set_observer(Some(recorder));
         }
+        alloc.set_failing(watch.failing);
         let result = caught(printing, || body(&alloc));
         Ok(Trial {
             result,
@@ -111,15 +146,16 @@ pub(crate) fn thread_safe<R>(
     mut body: impl FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
 ) -> impl Trials<R> {
     let mut buffer = TrialBuffer::default();
-    move |capacity, printing, recorder| {
+    move |capacity, printing, watch: Watch<'_>| {
         let bytes = buffer.bytes(capacity)?;
         let base = bytes.as_ptr().addr();
         let mut alloc = ThreadSafeFixedBufferAllocator::new(bytes);
         alloc.set_exhaustion(Exhaustion::Panic);
-        if let Some(recorder) = recorder {
+        if let Some(recorder) = watch.recorder {
             recorder.start(base);
             alloc.set_observer(Some(recorder));
         }
+        alloc.set_failing(watch.failing);
         let result = caught(printing, || body(&alloc));
         Ok(Trial {
             result,

@@ -2,7 +2,8 @@
 //! `expect-test` update snapshots. The integer literal of a test's attribute
 //! is rewritten to the value measured (the minimum of a passing test, what a
 //! failing one needs), optionally with `FBA_MARGIN` percent more rounded up
-//! to a multiple of 8. Writes are atomic (a temporary file renamed over the
+//! to a multiple of 8; the literal of its count budget (`allocations = N`)
+//! to the allocations it makes, with the margin rounded up to a whole one. Writes are atomic (a temporary file renamed over the
 //! source) and serialised by a lock per source file, so several tests of one
 //! file can update at once, in threads or processes.
 
@@ -26,6 +27,48 @@ pub(crate) fn budget_value(measured: usize, margin: Option<f64>) -> usize {
     value.max(1)
 }
 
+/// The count budget to write for `measured` allocations: exact without a
+/// margin; with one, that many percent more, rounded up.
+pub(crate) fn count_value(measured: usize, margin: Option<f64>) -> usize {
+    match margin {
+        None => measured,
+        Some(percent) => (measured as f64 * (1.0 + percent / 100.0)).ceil() as usize,
+    }
+}
+
+/// Which of a test's budgets a rewrite is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Budget {
+    /// The byte budget, `#[memory_budget(N)]`.
+    Bytes,
+    /// The count budget, `allocations = N`.
+    Allocations,
+}
+
+impl Budget {
+    fn literal(self, test: &BudgetTest) -> Option<BudgetLiteral> {
+        match self {
+            Budget::Bytes => test.literal,
+            Budget::Allocations => test.allocations_literal,
+        }
+    }
+
+    /// What comes before the literal in the attribute.
+    fn anchor(self) -> &'static str {
+        match self {
+            Budget::Bytes => "memory_budget(",
+            Budget::Allocations => "allocations",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Budget::Bytes => "budget",
+            Budget::Allocations => "allocation budget",
+        }
+    }
+}
+
 /// What [`rewrite`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Rewrite {
@@ -36,15 +79,22 @@ pub(crate) enum Rewrite {
     Kept { value: usize },
 }
 
-/// Rewrites `test`'s budget literal to `value`. A literal that other tests
-/// share (`shared`: the cases of one `#[rstest]` or `#[test_case]`
+/// Rewrites `test`'s literal of `budget` to `value`. A literal that other
+/// tests share (`shared`: the cases of one `#[rstest]` or `#[test_case]`
 /// function) becomes the largest value any of them asks for in this run.
-pub(crate) fn rewrite(test: &BudgetTest, value: usize, shared: bool) -> Result<Rewrite, String> {
-    let literal = test.literal.ok_or_else(|| {
+pub(crate) fn rewrite(
+    test: &BudgetTest,
+    budget: Budget,
+    value: usize,
+    shared: bool,
+) -> Result<Rewrite, String> {
+    let literal = budget.literal(test).ok_or_else(|| {
         format!(
-            "the budget at {}:{} is a constant or an expression, not an integer literal: \
+            "the {} at {}:{} is a constant or an expression, not an integer literal: \
              only literals are rewritten; write {value} there yourself",
-            test.file, test.line
+            budget.name(),
+            test.file,
+            test.line
         )
     })?;
     let path = source_path(test.manifest_dir, test.file).ok_or_else(|| {
@@ -60,8 +110,11 @@ pub(crate) fn rewrite(test: &BudgetTest, value: usize, shared: bool) -> Result<R
         let text = fs::read_to_string(&path).map_err(failed)?;
         let not_found = || {
             format!(
-                "the budget {} at {}:{} is not where it was compiled: rebuild, then run with FBA_UPDATE=1 again",
-                literal.text, test.file, literal.line
+                "the {} {} at {}:{} is not where it was compiled: rebuild, then run with FBA_UPDATE=1 again",
+                budget.name(),
+                literal.text,
+                test.file,
+                literal.line
             )
         };
         let ledger_path = lock_path(&path, "ledger.json");
@@ -74,8 +127,14 @@ pub(crate) fn rewrite(test: &BudgetTest, value: usize, shared: bool) -> Result<R
         // A case sharing the literal rewrote it in this run: take the larger.
         let by_a_sibling = ledger.written(literal, session).and_then(|written| {
             let text_now = literal_text(written, literal.text);
-            literal_offset(&text, literal.line, literal.column, &text_now)
-                .map(|start| (start, text_now, written))
+            literal_offset(
+                &text,
+                literal.line,
+                literal.column,
+                &text_now,
+                budget.anchor(),
+            )
+            .map(|start| (start, text_now, written))
         });
         let (start, current) = match by_a_sibling {
             Some((_, _, written)) if written >= value => {
@@ -83,8 +142,14 @@ pub(crate) fn rewrite(test: &BudgetTest, value: usize, shared: bool) -> Result<R
             }
             Some((start, current, _)) => (start, current),
             None => {
-                let start = literal_offset(&text, literal.line, literal.column, literal.text)
-                    .ok_or_else(not_found)?;
+                let start = literal_offset(
+                    &text,
+                    literal.line,
+                    literal.column,
+                    literal.text,
+                    budget.anchor(),
+                )
+                .ok_or_else(not_found)?;
                 (start, literal.text.to_owned())
             }
         };
@@ -232,9 +297,16 @@ fn lock_path(path: &Path, extension: &str) -> PathBuf {
 }
 
 /// The byte offset of `literal` in `text` at `line` (1-based) and `column`
-/// (0-based, in characters), or, if it moved on that line, of the budget
-/// after `memory_budget(` when that is `literal`.
-fn literal_offset(text: &str, line: u32, column: u32, literal: &str) -> Option<usize> {
+/// (0-based, in characters), or, if it moved on that line, of the value
+/// after `anchor` (`memory_budget(`, or `allocations` and its `=`) when
+/// that is `literal`.
+fn literal_offset(
+    text: &str,
+    line: u32,
+    column: u32,
+    literal: &str,
+    anchor: &str,
+) -> Option<usize> {
     let line_start: usize = text
         .split_inclusive('\n')
         .take(line.checked_sub(1)? as usize)
@@ -246,7 +318,12 @@ fn literal_offset(text: &str, line: u32, column: u32, literal: &str) -> Option<u
     {
         return Some(line_start + offset);
     }
-    let after = line_text.find("memory_budget(")? + "memory_budget(".len();
+    let mut after = line_text.find(anchor)? + anchor.len();
+    if !anchor.ends_with('(') {
+        let rest = &line_text[after..];
+        let equals = rest.trim_start().strip_prefix('=')?;
+        after += rest.len() - equals.len();
+    }
     let rest = &line_text[after..];
     let budget_start = rest.len() - rest.trim_start().len();
     let budget = rest[budget_start..].split([',', ')']).next()?.trim_end();
@@ -274,22 +351,34 @@ mod tests {
     #[test]
     fn the_literal_is_found_at_its_line_and_column() {
         let text = "fn a() {}\n#[memory_budget(4096)]\nfn b() {}\n";
-        let offset = literal_offset(text, 2, 16, "4096").unwrap();
+        let offset = literal_offset(text, 2, 16, "4096", "memory_budget(").unwrap();
         assert_eq!(&text[offset..offset + 4], "4096");
     }
 
     #[test]
     fn a_literal_that_moved_on_its_line_is_found_once_after_the_attribute() {
         let text = "#[memory_budget( 4_096 , search = false)]\n";
-        assert_eq!(literal_offset(text, 1, 16, "4_096"), Some(17));
-        assert_eq!(literal_offset(text, 2, 16, "4_096"), None);
+        let bytes = "memory_budget(";
+        assert_eq!(literal_offset(text, 1, 16, "4_096", bytes), Some(17));
+        assert_eq!(literal_offset(text, 2, 16, "4_096", bytes), None);
         assert_eq!(
-            literal_offset("#[memory_budget(64)] // 64\n", 1, 3, "64"),
+            literal_offset("#[memory_budget(64)] // 64\n", 1, 3, "64", bytes),
             Some(16)
         );
         assert_eq!(
-            literal_offset("x = 64; #[memory_budget(6464)]\n", 1, 0, "64"),
+            literal_offset("x = 64; #[memory_budget(6464)]\n", 1, 0, "64", bytes),
             None
         );
+    }
+
+    #[test]
+    fn a_count_literal_that_moved_is_found_after_allocations_and_its_equals() {
+        let text = "#[memory_budget(4096, allocations  =  12)]\n";
+        assert_eq!(literal_offset(text, 1, 0, "12", "allocations"), Some(38));
+        assert_eq!(literal_offset(text, 1, 0, "4096", "allocations"), None);
+        assert_eq!(count_value(12, None), 12);
+        assert_eq!(count_value(0, None), 0);
+        // 12 and 10% more is 13.2: 14 allocations.
+        assert_eq!(count_value(12, Some(10.0)), 14);
     }
 }

@@ -275,6 +275,7 @@ fn judge(plan: &Plan<'_>, runs: &[MeasuringRun], measurement: &mut Measurement) 
     }
     measurement.runs = runs.len();
     measurement.lowest_high_water_mark = smallest.observed.high_water_mark();
+    measurement.allocations = runs.iter().map(|run| run.observed.stats.allocations).max();
     if !plan.timing_dependent
         && let Some(reason) = unstable(runs, plan.cold)
     {

@@ -23,9 +23,9 @@ mod region;
 mod scope;
 
 pub use allocator::GlobalBudget;
-pub(crate) use child::{act as act_as_child, role as child_role};
+pub(crate) use child::act as act_as_child;
 pub(crate) use measure::{Leaks, Plan, measure};
-pub(crate) use observed::BreakdownDef;
+pub(crate) use observed::{BreakdownDef, observe_failing, pick};
 pub use scope::BudgetScope;
 pub(crate) use scope::suspended;
 

@@ -4,7 +4,7 @@
 
 use std::alloc::Layout;
 
-use fba_core::{Breakdown, BudgetExceeded, Stats};
+use fba_core::{Breakdown, BudgetExceeded, FailAllocation, Stats};
 use serde::{Deserialize, Serialize};
 
 use std::thread;
@@ -15,6 +15,7 @@ use super::scope;
 use crate::measurement::{Blocks, Sites};
 use crate::outcome::Outcome;
 use crate::quiet::Printing;
+use crate::sites::Picked;
 
 /// The most layouts of blocks left alive an observation keeps: enough to
 /// compare two runs of any realistic body, bounded for the child's line.
@@ -77,6 +78,51 @@ pub(crate) fn observe<R: Outcome>(
     observed.sites = record
         .map(|record| scope::suspended(|| crate::sites::sites(record, observed.high_water_mark())));
     Ok((observed, result))
+}
+
+/// One run of `body` in a region whose allocator fails the allocations
+/// `failing` names (failure injection), each failure a null pointer to the
+/// caller; with its panics printed as `printing` says.
+pub(crate) fn observe_failing<R: Outcome>(
+    body: &mut impl FnMut() -> R,
+    max_bytes: usize,
+    failing: FailAllocation,
+    printing: Printing,
+) -> Result<(Observed, thread::Result<R>), ClaimError> {
+    let region = region::claim_failing(max_bytes, failing, Tracking::Escapes)?;
+    let result = {
+        let _in_budget = scope::set(region);
+        crate::trial::caught(printing, &mut *body)
+    };
+    let (snapshot, escapes, _) = region.finish();
+    let failure = crate::trial::failure(&result);
+    Ok((Observed::new(snapshot, escapes, failure), result))
+}
+
+/// A run of `body` that records where its allocations numbered `ordinals`
+/// were made (the ones failure injection failed).
+pub(crate) fn pick<R: Outcome>(
+    body: &mut impl FnMut() -> R,
+    limit: usize,
+    max_bytes: usize,
+    ordinals: Vec<usize>,
+) -> Result<Vec<Picked>, ClaimError> {
+    let region = region::claim(
+        max_bytes,
+        limit,
+        false,
+        Tracking::EscapesAndSites { mark: usize::MAX },
+    )?;
+    region.pick(ordinals);
+    {
+        let _in_budget = scope::set(region);
+        drop(crate::trial::caught(Printing::Quiet, &mut *body));
+    }
+    let (_, _, record) = region.finish();
+    // Resolving stacks allocates: the runtime's work, outside any budget.
+    Ok(record
+        .map(|record| scope::suspended(|| crate::sites::picked(record)))
+        .unwrap_or_default())
 }
 
 #[derive(Serialize, Deserialize)]

@@ -17,7 +17,7 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use fba_core::{BudgetExceeded, Stats, ThreadSafeFixedBufferAllocator};
+use fba_core::{BudgetExceeded, FailAllocation, Stats, ThreadSafeFixedBufferAllocator};
 
 use super::escapes::{Escapes, Log};
 use crate::buffer::{BUFFER_ALIGNMENT, BufferUnavailable};
@@ -230,6 +230,12 @@ impl Region {
         self.generation.load(Ordering::SeqCst) == generation && !self.ended.load(Ordering::SeqCst)
     }
 
+    /// Has the diagnostic run record the stacks of the allocations
+    /// numbered `ordinals` (sorted) only (see [`Recorder::pick`]).
+    pub(super) fn pick(&self, ordinals: Vec<usize>) {
+        self.recorder.pick(ordinals);
+    }
+
     /// Whether allocations on a thread in this budget come from it.
     #[inline]
     pub(super) fn is_open(&self) -> bool {
@@ -404,6 +410,27 @@ pub(super) fn claim(
     hard: bool,
     tracking: Tracking,
 ) -> Result<&'static Region, ClaimError> {
+    claim_with(capacity, limit, hard, tracking, None)
+}
+
+/// Claims a region whose allocator fails the allocations `failing` names
+/// (failure injection): a hard region, where an injected failure is a null
+/// pointer to the caller, as it would be on a device.
+pub(super) fn claim_failing(
+    capacity: usize,
+    failing: FailAllocation,
+    tracking: Tracking,
+) -> Result<&'static Region, ClaimError> {
+    claim_with(capacity, usize::MAX, true, tracking, Some(failing))
+}
+
+fn claim_with(
+    capacity: usize,
+    limit: usize,
+    hard: bool,
+    tracking: Tracking,
+    failing: Option<FailAllocation>,
+) -> Result<&'static Region, ClaimError> {
     let memory = take_memory(capacity).map_err(ClaimError::Memory)?;
     let Some((index, region)) = REGIONS.iter().enumerate().find(|(_, region)| {
         region
@@ -424,6 +451,7 @@ pub(super) fn claim(
             region.allocator.get(),
             ThreadSafeFixedBufferAllocator::new(bytes),
         );
+        (*region.allocator.get()).set_failing(failing);
         if let Tracking::EscapesAndSites { mark } = tracking {
             region.recorder.aim(mark);
             region.recorder.start(memory.as_ptr().addr());
