@@ -98,19 +98,22 @@ fn a_run_ends_with_the_table_of_budgets_sorted_by_test() {
     let rows: Vec<&str> = table.lines().skip(1).collect();
     assert_eq!(
         rows[0],
-        "test                           declared  minimum  headroom  trials  one-time  verdict"
+        "test                           declared  minimum  headroom  allocations  trials  one-time  verdict"
     );
     // Explicit mode: 3 trials, no one-time state; global mode: a warm-up
-    // and 2 runs, and nothing left by the warm-up.
+    // and 2 runs, and nothing left by the warm-up. The allocations: the
+    // frame's three readings and their vector; one block each for a line,
+    // the header's fields (against a count budget of 1), a greeting and the
+    // numbers (1 too); a box for each of two threads.
     assert_eq!(
         &rows[1..],
         [
-            "device::handles_a_frame             128       99     22.7%       3         0  passed",
-            "explicit::formats_a_line            256       19     92.6%       3         -  passed",
-            "explicit::parses_a_header          4096      128     96.9%       3         -  passed",
-            "explicit::shares_with_threads      1024       64     93.8%       3         -  passed",
-            "global::collects_numbers           1024      400     60.9%       3         0  passed",
-            "global::formats_a_greeting         4096       12     99.7%       3         0  passed",
+            "device::handles_a_frame             128       99     22.7%            4       3         0  passed",
+            "explicit::formats_a_line            256       19     92.6%            1       3         -  passed",
+            "explicit::parses_a_header          4096      128     96.9%          1/1       3         -  passed",
+            "explicit::shares_with_threads      1024       64     93.8%            2       3         -  passed",
+            "global::collects_numbers           1024      400     60.9%          1/1       3         0  passed",
+            "global::formats_a_greeting         4096       12     99.7%            1       3         0  passed",
         ],
         "the ignored test has no row:\n{table}"
     );
@@ -138,6 +141,7 @@ fn filters_exact_skip_and_ignored_work_as_in_cargo_test() {
             "4096",
             "7",
             "99.8%",
+            "1",
             "3",
             "-",
             "passed"
@@ -175,6 +179,7 @@ fn with_format_json_stdout_is_json_and_the_table_goes_to_stderr() {
             "4096",
             "128",
             "96.9%",
+            "1/1",
             "3",
             "-",
             "passed"

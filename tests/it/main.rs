@@ -2,6 +2,7 @@
 //! public API as a user's crate sees it.
 
 mod downstream;
+mod failures;
 mod harness;
 mod memory_budget;
 mod nested;

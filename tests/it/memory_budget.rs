@@ -175,3 +175,96 @@ fn runs_are_trials_at_the_budget(alloc: &FixedBufferAllocator) {
     assert_eq!(alloc.capacity(), 4096);
     hundred_bytes(alloc, 4096);
 }
+
+const COUNT: usize = 2;
+
+#[memory_budget(4096, allocations = COUNT)]
+fn count_budget_of_a_constant(alloc: &FixedBufferAllocator) {
+    hundred_bytes(alloc, 4096);
+    hundred_bytes(alloc, 4096);
+}
+
+#[memory_budget(4096, allocations = 0)]
+fn a_count_budget_of_zero_for_a_body_that_does_not_allocate(alloc: &FixedBufferAllocator) {
+    assert_eq!(alloc.used(), 0);
+}
+
+#[memory_budget(4096, fail_each_allocation = true)]
+fn failure_injection_on_the_thread_safe_allocator(
+    alloc: &ThreadSafeFixedBufferAllocator,
+) -> Result<(), fba::AllocError> {
+    let name = alloc.alloc_str("worker")?;
+    let id = Box::try_new_in(7u64, alloc)?;
+    assert_eq!((name.len(), *id), (6, 7));
+    Ok(())
+}
+
+#[memory_budget(4096, fail_each_allocation = false)]
+fn failure_injection_turned_off(alloc: &FixedBufferAllocator) {
+    // Unwrapping is fine when nothing is failed on purpose.
+    alloc.alloc_str("kept").unwrap();
+}
+
+/// `fba::Budget`, the attribute's options without the macro: exact counts
+/// and the runs of failure injection, in this process.
+#[test]
+fn a_budget_without_the_macro_counts_and_injects() {
+    use fba::{Budget, InjectedOutcome, Verdict};
+    // Ten boxes in a row: each is a new block.
+    let boxes = |alloc: &FixedBufferAllocator<'_>| -> Result<(), fba::AllocError> {
+        for i in 0..10u64 {
+            drop(Box::try_new_in(i, alloc)?);
+        }
+        Ok(())
+    };
+    let counted = Budget::bytes(4096).allocations(10).measure(boxes);
+    assert_eq!(
+        (
+            counted.allocations,
+            counted.allocation_limit,
+            counted.verdict
+        ),
+        (Some(10), Some(10), Verdict::Passed)
+    );
+    let over = Budget::bytes(4096).allocations(9).measure(boxes);
+    assert_eq!(over.verdict, Verdict::TooManyAllocations);
+
+    let injected = Budget::bytes(4096).fail_each_allocation().measure(boxes);
+    let injection = injected.injection.as_ref().unwrap();
+    assert!(injected.passed(), "{:?}", injected.verdict);
+    assert_eq!((injection.allocations, injection.runs), (10, 10));
+    // 3 trials, then one run per allocation.
+    assert_eq!(injected.trials, 3 + 10);
+
+    // A body that goes on without a box it could not make: it swallows
+    // every failure.
+    let swallowing = |alloc: &FixedBufferAllocator<'_>| {
+        for i in 0..10u64 {
+            if let Ok(boxed) = Box::try_new_in(i, alloc) {
+                drop(boxed);
+            }
+        }
+    };
+    let swallowed = Budget::bytes(4096)
+        .fail_each_allocation()
+        .measure(swallowing);
+    let injection = swallowed.injection.as_ref().unwrap();
+    assert_eq!(injection.failures.len(), 10);
+    assert!(
+        injection
+            .failures
+            .iter()
+            .all(|failure| failure.outcome == InjectedOutcome::Swallowed
+                && failure.layout.map(|layout| layout.size()) == Some(8))
+    );
+    let allowed = Budget::bytes(4096)
+        .fail_each_allocation()
+        .allow_swallowed()
+        .measure(swallowing);
+    assert!(allowed.passed());
+
+    // Failing every allocation from each one on: the body gives up at the
+    // first, so each run returns its `Err`.
+    let persistent = Budget::bytes(4096).fail_from_allocation().measure(boxes);
+    assert!(persistent.passed());
+}

@@ -94,10 +94,24 @@ fn update_rewrites_exactly_the_literals_and_a_second_run_passes_with_the_same_mi
             "memory_budget tests::global_too_small: budget updated from 32 to 200 at src/lib.rs:{}",
             attribute_line("tests/update-fixture/src/lib.rs", "global_too_small")
         ),
+        format!(
+            "memory_budget tests::count_too_small: allocation budget updated from 1 to 3 at src/lib.rs:{}",
+            attribute_line("tests/update-fixture/src/lib.rs", "count_too_small")
+        ),
+        format!(
+            "memory_budget tests::global_count_too_large: allocation budget updated from 10 to 1 at src/lib.rs:{}",
+            attribute_line("tests/update-fixture/src/lib.rs", "global_count_too_large")
+        ),
     ] {
         assert!(output.contains(&line), "lacks {line:?}:\n{output}");
     }
-    for test in ["too_small", "global_too_small", "shares_8", "shares_56"] {
+    for test in [
+        "too_small",
+        "global_too_small",
+        "shares_8",
+        "shares_56",
+        "count_too_small",
+    ] {
         assert!(
             output.contains(&format!("test tests::{test} ... ok")),
             "an updated test passes in that run, in explicit and global mode:\n{output}"
@@ -118,6 +132,15 @@ fn update_rewrites_exactly_the_literals_and_a_second_run_passes_with_the_same_mi
             ),
             ("#[memory_budget(2048)]", "#[memory_budget(100)]"),
             ("#[memory_budget(32)]", "#[memory_budget(200)]"),
+            // Three blocks are three allocations; one block is one.
+            (
+                "#[memory_budget(3, allocations = 1)]",
+                "#[memory_budget(3, allocations = 3)]"
+            ),
+            (
+                "#[memory_budget(100, allocations = 10)]",
+                "#[memory_budget(100, allocations = 1)]"
+            ),
             // The literal both tests share needs the larger of 8 and 56.
             ("#[memory_budget(1024)]", "#[memory_budget(56)]"),
         ]),
@@ -138,6 +161,9 @@ fn update_rewrites_exactly_the_literals_and_a_second_run_passes_with_the_same_mi
         "memory_budget tests::global_too_small: minimum 200 of 200 bytes (100.0%) after a warm-up, 3 trials",
         "memory_budget tests::shares_8: minimum 8 of 56 bytes (14.3%), 3 trials",
         "memory_budget tests::shares_56: minimum 56 of 56 bytes (100.0%), 3 trials",
+        "memory_budget tests::count_too_small: minimum 3 of 3 bytes (100.0%), 3 trials; 3 of 3 allocations (100.0%)",
+        "memory_budget tests::global_count_too_large: minimum 100 of 100 bytes (100.0%) after a warm-up, 3 trials; \
+         peak 100 live bytes in 1 block, 1 allocation, largest 100 bytes; 1 of 1 allocation (100.0%)",
     ] {
         assert!(output.contains(line), "lacks {line:?}:\n{output}");
     }
@@ -159,9 +185,20 @@ fn update_with_a_margin_adds_it_and_rounds_up_to_a_multiple_of_8() {
             ),
             ("#[memory_budget(2048)]", "#[memory_budget(112)]"),
             ("#[memory_budget(32)]", "#[memory_budget(224)]"),
+            // 3 bytes and 10% is 3.3, rounded up to 8; 3 allocations and 10%
+            // is 3.3, rounded up to 4; 100 bytes to 112, 1 allocation to 2.
+            (
+                "#[memory_budget(3, allocations = 1)]",
+                "#[memory_budget(8, allocations = 4)]"
+            ),
+            (
+                "#[memory_budget(100, allocations = 10)]",
+                "#[memory_budget(112, allocations = 2)]"
+            ),
             ("#[memory_budget(1024)]", "#[memory_budget(64)]"),
         ]),
-        "100, 200, 24, 40, 100, 200 and 56 bytes plus 10%, rounded up to multiples of 8:\n{output}"
+        "100, 200, 24, 40, 100, 200 and 56 bytes plus 10%, rounded up to multiples of 8, and counts plus 10%, \
+         rounded up:\n{output}"
     );
 }
 
@@ -193,6 +230,13 @@ fn stale_budgets_fail_and_failures_are_annotated_for_github() {
          to tighten it, write #[memory_budget(100)] at src/lib.rs:{too_large}, or run the tests with FBA_UPDATE=1"
     );
     assert!(output.contains(&stale), "{output}");
+    let stale_count = format!(
+        "allocation budget of tests::global_count_too_large is stale: makes 1 of 10 allocations, 90.0% headroom, \
+         more than FBA_MAX_HEADROOM=50%\n\
+         to tighten it, write allocations = 1 in #[memory_budget(..)] at src/lib.rs:{}, or run the tests with FBA_UPDATE=1",
+        attribute_line("tests/update-fixture/src/lib.rs", "global_count_too_large")
+    );
+    assert!(output.contains(&stale_count), "{output}");
     assert!(
         output.contains("test tests::exact_with_suffix ... ok"),
         "no headroom, not stale:\n{output}"

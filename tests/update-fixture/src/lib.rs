@@ -1,6 +1,7 @@
 //! Budgets for `FBA_UPDATE=1` to rewrite: literals that are too large, too
 //! small, exact, with a suffix, in explicit and global mode, one literal
-//! shared by two tests, and a constant, which is not rewritten.
+//! shared by two tests, a constant, which is not rewritten, and count
+//! budgets (`allocations = N`) too small and too large.
 
 #[cfg(test)]
 #[global_allocator]
@@ -52,6 +53,21 @@ mod tests {
     fn global_too_small() {
         let block = vec![1u8; 200];
         assert_eq!(block.len(), 200);
+    }
+
+    // Three blocks of one byte: three allocations.
+    #[memory_budget(3, allocations = 1)]
+    fn count_too_small(alloc: &FixedBufferAllocator) {
+        for _ in 0..3 {
+            bytes(alloc, 1);
+        }
+    }
+
+    // One block of 100 bytes: one allocation.
+    #[memory_budget(100, allocations = 10)]
+    fn global_count_too_large() {
+        let block = vec![1u8; 100];
+        assert_eq!(block.len(), 100);
     }
 
     // Two tests of one literal, as the cases of `#[rstest]` are.
