@@ -17,11 +17,13 @@
 use std::process::ExitCode;
 
 use libtest_mimic::{Arguments, Failed, FormatSetting, Trial};
+use serde::Deserialize;
 
 use crate::budget_test;
 use crate::message;
 use crate::output;
 use crate::report::{self, Row};
+use crate::summary::{self, ReportRow};
 
 /// Runs the budget tests registered in this binary and prints the table.
 pub fn main() -> ExitCode {
@@ -42,101 +44,73 @@ pub fn main() -> ExitCode {
         let rows = report::rows();
         output::print(&table(&rows));
         output::print(&passing_sites(&rows));
+        if let Err(error) = job_summary(&rows) {
+            output::print(&format!("\n{error}\n"));
+        }
     }
     conclusion.exit_code()
 }
 
 /// The table of `rows` (sorted by test path), or nothing without rows.
 pub(crate) fn table(rows: &[Row]) -> String {
-    if rows.is_empty() {
-        return String::new();
-    }
-    let header = [
-        "test",
-        "declared",
-        "minimum",
-        "headroom",
-        "allocations",
-        "trials",
-        "one-time",
-        "verdict",
-    ]
-    .map(String::from);
-    let columns = header.len();
-    let mut lines = vec![header];
-    for row in rows {
-        let verdict = match (row.verdict, row.needed, row.updated_to) {
-            ("over budget", Some(needed), _) => format!("needs {needed}"),
-            ("over budget", None, _) => {
-                format!("needs more than {}", row.high_water_mark.max(row.declared))
-            }
-            ("updated", _, Some(value)) => format!("updated to {value}"),
-            ("updated", _, None) => {
-                match row.allocations.as_ref().and_then(|count| count.updated_to) {
-                    Some(value) => format!("updated to {value} allocations"),
-                    None => "updated".to_owned(),
-                }
-            }
-            (verdict, _, _) => verdict.to_owned(),
-        };
-        // Global mode's one-time state: beside the minimum after a warm-up,
-        // in it when measured cold.
-        let one_time = match (&row.one_time, row.measured) {
-            (None, _) => "-".to_owned(),
-            (Some(blocks), "first run") => format!("in: {}", blocks.bytes),
-            (Some(blocks), _) => blocks.bytes.to_string(),
-        };
-        // The allocations it makes, over its count budget if it has one.
-        let allocations = match &row.allocations {
-            None => "-".to_owned(),
-            Some(count) => match count.budget {
-                Some(budget) => format!("{}/{budget}", count.count),
-                None => count.count.to_string(),
-            },
-        };
-        lines.push([
-            row.test.clone(),
-            row.declared.to_string(),
-            row.minimum
-                .map_or_else(|| "-".to_owned(), |minimum| minimum.to_string()),
-            row.headroom()
-                .map_or_else(|| "-".to_owned(), |headroom| format!("{headroom:.1}%")),
-            allocations,
-            row.trials.to_string(),
-            one_time,
-            verdict,
-        ]);
-    }
-    let widths: Vec<usize> = (0..columns)
-        .map(|column| {
-            lines
-                .iter()
-                .map(|line| line[column].len())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut text = format!(
-        "\nmemory budgets ({}, {}-bit):\n",
+    summary::table(
+        &read_back(rows),
         crate::Target::this().triple,
-        usize::BITS
+        usize::BITS,
+    )
+}
+
+/// `rows` as a reader of the report sees them.
+fn read_back(rows: &[Row]) -> Vec<ReportRow> {
+    rows.iter()
+        .map(|row| {
+            serde_json::to_value(row)
+                .and_then(ReportRow::deserialize)
+                .expect("a report row reads back as the report's rows do")
+        })
+        .collect()
+}
+
+/// Under GitHub Actions, appends this binary's budget table to the job
+/// summary (`$GITHUB_STEP_SUMMARY`), as one markdown section written with
+/// one `write` under the file's lock, so binaries running in parallel each
+/// add a whole section. Under nextest a process runs one test, so there
+/// `cargo fba report --format markdown` writes the summary instead.
+fn job_summary(rows: &[Row]) -> Result<(), String> {
+    let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true");
+    let under_nextest = std::env::var_os("NEXTEST").is_some();
+    let path = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty());
+    let (true, false, Some(path), false) = (github, under_nextest, path, rows.is_empty()) else {
+        return Ok(());
+    };
+    let binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .map(|stem| binary_name(&stem).to_owned())
+        .unwrap_or_else(|| "tests".to_owned());
+    let section = format!(
+        "### Memory budgets: `{binary}` ({}, {}-bit)\n\n{}\n",
+        crate::Target::this().triple,
+        usize::BITS,
+        summary::markdown(&read_back(rows))
     );
-    for line in &lines {
-        let cells: Vec<String> = line
-            .iter()
-            .enumerate()
-            .map(|(column, cell)| {
-                if column == 0 || column == columns - 1 {
-                    format!("{cell:<width$}", width = widths[column])
-                } else {
-                    format!("{cell:>width$}", width = widths[column])
-                }
-            })
-            .collect();
-        text.push_str(cells.join("  ").trim_end());
-        text.push('\n');
+    report::append_locked(
+        std::path::Path::new(&path),
+        section.as_bytes(),
+        "the job summary GITHUB_STEP_SUMMARY",
+    )
+}
+
+/// A test binary's name without the hash cargo adds (`it-0123abcd` is `it`).
+fn binary_name(stem: &str) -> &str {
+    match stem.rsplit_once('-') {
+        Some((name, hash))
+            if hash.len() == 16 && hash.bytes().all(|byte| byte.is_ascii_hexdigit()) =>
+        {
+            name
+        }
+        _ => stem,
     }
-    text
 }
 
 /// The allocation sites of the passing tests that have them (`FBA_SITES`
@@ -188,6 +162,13 @@ mod tests {
             )
         );
         assert_eq!(table(&[]), "");
+    }
+
+    #[test]
+    fn a_binary_is_named_without_the_hash_cargo_adds() {
+        assert_eq!(binary_name("it-0123456789abcdef"), "it");
+        assert_eq!(binary_name("budget-tests-0123456789abcdef"), "budget-tests");
+        assert_eq!(binary_name("my-tests"), "my-tests");
     }
 
     #[test]

@@ -23,12 +23,14 @@ mod measurement;
 mod message;
 mod outcome;
 mod output;
+mod profile;
 mod quiet;
 mod report;
 mod run;
 mod search;
 mod settings;
 mod sites;
+pub mod summary;
 mod trial;
 mod update;
 
@@ -44,6 +46,7 @@ pub use measurement::{
     AllocationSite, Blocks, Frame, HeapProfile, MeasuredState, Measurement, Sites, Target, Verdict,
 };
 pub use outcome::Outcome;
+pub use profile::Profile;
 pub use settings::{DEFAULT_MAX_BYTES, DEFAULT_MAX_INJECTIONS};
 
 /// Measures `body` under a memory budget of `limit` bytes, as

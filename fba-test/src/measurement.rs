@@ -3,6 +3,7 @@
 use fba_core::{Breakdown, BudgetExceeded, Stats};
 
 use crate::injection::Injection;
+use crate::profile::Profile;
 
 /// What running a body under a memory budget found.
 ///
@@ -88,6 +89,8 @@ pub struct Measurement {
     /// What failure injection found (`fail_each_allocation = true`,
     /// `fail_from_allocation = true`), when it ran.
     pub injection: Option<Injection>,
+    /// How the buffer filled over a run (`FBA_PROFILE=1`).
+    pub profile: Option<Profile>,
 }
 
 /// The blocks at a high-water mark, grouped by the place in the user's code
@@ -259,6 +262,7 @@ impl Measurement {
             allocations: None,
             allocation_limit: None,
             injection: None,
+            profile: None,
         }
     }
 

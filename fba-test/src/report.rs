@@ -15,10 +15,13 @@ use fba_core::Breakdown;
 
 use crate::injection::{FailurePolicy, InjectedOutcome, Injection};
 use crate::measurement::{Blocks, Frame, MeasuredState, Measurement, Sites, Verdict};
+use crate::profile::Profile;
 
 /// One budget test's result.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub(crate) struct Row {
+    /// The version of this format ([`SCHEMA`]).
+    pub(crate) schema: u32,
     /// The test's path, as the test harness lists it.
     pub(crate) test: String,
     pub(crate) file: String,
@@ -64,7 +67,13 @@ pub(crate) struct Row {
     pub(crate) allocations: Option<CountRow>,
     /// What failure injection found.
     pub(crate) injection: Option<InjectionRow>,
+    /// How the buffer filled over a run (`FBA_PROFILE=1`).
+    pub(crate) profile: Option<Profile>,
 }
+
+/// The version of the report's rows: 1 since rows carry it (rows without
+/// the field are read as version 0).
+pub(crate) const SCHEMA: u32 = 1;
 
 /// The allocations a body makes and its count budget (`allocations = N`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -190,6 +199,7 @@ impl Row {
     pub(crate) fn new(test: String, file: &str, line: u32, measurement: &Measurement) -> Row {
         let stats = measurement.stats;
         Row {
+            schema: SCHEMA,
             test,
             file: file.to_owned(),
             line,
@@ -245,6 +255,7 @@ impl Row {
                 updated_to: None,
             }),
             injection: measurement.injection.as_ref().map(InjectionRow::new),
+            profile: measurement.profile.clone(),
         }
     }
 
@@ -311,12 +322,14 @@ pub(crate) fn rows() -> Vec<Row> {
 pub(crate) fn append(path: &Path, row: &Row) -> Result<(), String> {
     let mut line = serde_json::to_vec(row).map_err(|error| error.to_string())?;
     line.push(b'\n');
-    let failed = |error: std::io::Error| {
-        format!(
-            "could not append to the report FBA_REPORT={}: {error}",
-            path.display()
-        )
-    };
+    append_locked(path, &line, "the report FBA_REPORT")
+}
+
+/// Appends `bytes` to the file at `path` (`what`, for the error), with one
+/// `write` under an exclusive lock of the file.
+pub(crate) fn append_locked(path: &Path, bytes: &[u8], what: &str) -> Result<(), String> {
+    let failed =
+        |error: std::io::Error| format!("could not append to {what}={}: {error}", path.display());
     if let Some(parent) = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -329,7 +342,7 @@ pub(crate) fn append(path: &Path, row: &Row) -> Result<(), String> {
         .open(path)
         .map_err(failed)?;
     file.lock().map_err(failed)?;
-    let written = file.write_all(&line).map_err(failed);
+    let written = file.write_all(bytes).map_err(failed);
     file.unlock().map_err(failed)?;
     written
 }

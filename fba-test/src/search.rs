@@ -12,6 +12,7 @@ use crate::buffer::BufferUnavailable;
 use crate::measurement::{Measurement, Verdict};
 use crate::outcome::Outcome;
 use crate::quiet::Printing;
+use crate::profile::Profile;
 use crate::settings::{Diagnosis, Settings};
 use crate::sites::{self, Recorder};
 use crate::trial::{self, Judgement, Trial, Watch};
@@ -127,6 +128,9 @@ pub(crate) fn run<R: Outcome>(
         measurement.verdict = verdict;
     }
     diagnose(&mut trials, &mut measurement, diagnosis);
+    if settings.profile {
+        profile(&mut trials, &mut measurement);
+    }
     measurement.trials = trials.count;
     Run {
         measurement,
@@ -170,6 +174,22 @@ fn diagnose<R: Outcome>(
             sites::sites(recorder.take(), trial.stats.high_water_mark)
         }));
         measurement.breakdown = trial.stats.at_high_water;
+    }
+}
+
+/// The profiling trial (`FBA_PROFILE`): how the buffer filled, at the
+/// capacity the body passes with, or at the limit.
+fn profile<R: Outcome>(trials: &mut Trials<'_, R>, measurement: &mut Measurement) {
+    let capacity = measurement
+        .minimum
+        .or(measurement.needed)
+        .unwrap_or(measurement.limit);
+    let recorder = Recorder::profiling();
+    trials.count += 1;
+    if (trials.trial)(capacity, Printing::Quiet, Watch::recorded(&recorder)).is_ok() {
+        measurement.profile = Some(crate::global::suspended(|| {
+            Profile::of(&recorder.take())
+        }));
     }
 }
 
@@ -321,6 +341,7 @@ mod tests {
             asked: false,
         },
         max_injections: crate::settings::DEFAULT_MAX_INJECTIONS,
+        profile: false,
     };
 
     fn fixed<R: Outcome>(

@@ -32,6 +32,9 @@ pub(crate) struct Settings {
     /// `FBA_MAX_INJECTIONS`: the most runs failure injection makes; a body
     /// with more allocations has that many failed, spread evenly.
     pub(crate) max_injections: usize,
+    /// `FBA_PROFILE`: record how the buffer filled over one more run
+    /// (default off).
+    pub(crate) profile: bool,
 }
 
 /// How many runs failure injection makes at most, when
@@ -122,6 +125,7 @@ impl Default for Settings {
                 asked: false,
             },
             max_injections: DEFAULT_MAX_INJECTIONS,
+            profile: false,
         }
     }
 }
@@ -147,6 +151,7 @@ impl fmt::Display for SettingsError {
 const SEARCH_ACCEPTS: &str =
     "write 0 or false to turn the search for the minimum off, 1 or true to turn it on";
 const VERIFY_ACCEPTS: &str = "write 1 or true to prove global-mode minimums by real failure in child processes, 0 or false not to";
+const PROFILE_ACCEPTS: &str = "write 1 or true to record how the buffer fills over one more run of each test (the report's profile), 0 or false not to";
 const BYTES_ACCEPTS: &str = "write a positive number of bytes, optionally with a K, M or G suffix (powers of 1024), e.g. 1G";
 const SITES_ACCEPTS: &str = "write how many allocation sites to show, a number such as 5 (0 turns the diagnostic trial off), or all";
 const INJECTIONS_ACCEPTS: &str =
@@ -171,6 +176,9 @@ impl Settings {
         }
         if let Some(value) = lookup("FBA_VERIFY") {
             settings.verify = parse_switch("FBA_VERIFY", &value, VERIFY_ACCEPTS)?;
+        }
+        if let Some(value) = lookup("FBA_PROFILE") {
+            settings.profile = parse_switch("FBA_PROFILE", &value, PROFILE_ACCEPTS)?;
         }
         if let Some(value) = lookup("FBA_MAX_BYTES") {
             settings.max_bytes = parse_bytes("FBA_MAX_BYTES", &value)?;

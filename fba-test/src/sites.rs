@@ -31,7 +31,7 @@ const MAX_FRAMES: usize = 64;
 
 /// What happened to a block, with offsets from the buffer's start.
 #[derive(Clone, Copy, Debug)]
-enum Event {
+pub(crate) enum Event {
     Allocated {
         offset: usize,
         size: usize,
@@ -52,8 +52,8 @@ enum Event {
 /// What a run did, in order, each event with the bytes in use after it.
 #[derive(Default)]
 pub(crate) struct Record {
-    events: Vec<(Event, usize)>,
-    stacks: Vec<Backtrace>,
+    pub(crate) events: Vec<(Event, usize)>,
+    pub(crate) stacks: Vec<Backtrace>,
 }
 
 /// Told of every block of the allocator it observes, while started, until
@@ -115,6 +115,13 @@ impl Recorder {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         picks.is_empty() || picks.binary_search(&ordinal).is_ok()
+    }
+
+    /// A recorder of the whole run that captures no stack: how the buffer
+    /// filled (`FBA_PROFILE`).
+    pub(crate) fn profiling() -> Recorder {
+        // Allocations are numbered from 1: wanting only number 0 wants none.
+        Recorder::picking(vec![0])
     }
 
     /// A recorder of the run whose high-water mark is to be `mark`.
@@ -351,7 +358,7 @@ pub(crate) fn picked(record: Record) -> Vec<Picked> {
 
 /// Stacks, resolved once per distinct list of instruction pointers.
 struct Stacks {
-    stacks: Vec<Backtrace>,
+    pub(crate) stacks: Vec<Backtrace>,
     resolved: HashMap<Vec<usize>, (Option<Frame>, Vec<Frame>)>,
     /// The package's directory: files inside it are shown relative to it.
     root: Option<std::path::PathBuf>,

@@ -127,6 +127,14 @@ pub(crate) fn measure<R: Outcome>(
     };
     judge(&plan, &runs, &mut measurement);
     diagnose(&plan, &mut body, &mut measurement);
+    if plan.settings.profile {
+        // In this process, after the warm-up: the steady state's profile.
+        measurement.trials += 1;
+        measurement.profile =
+            observed::profile(&mut body, plan.limit, plan.settings.max_bytes)
+                .ok()
+                .flatten();
+    }
     (measurement, Some(result))
 }
 

@@ -14,6 +14,7 @@ use super::region::{self, ClaimError, Snapshot, Tracking};
 use super::scope;
 use crate::measurement::{Blocks, Sites};
 use crate::outcome::Outcome;
+use crate::profile::Profile;
 use crate::quiet::Printing;
 use crate::sites::Picked;
 
@@ -107,6 +108,32 @@ pub(crate) fn pick<R: Outcome>(
     max_bytes: usize,
     ordinals: Vec<usize>,
 ) -> Result<Vec<Picked>, ClaimError> {
+    let record = recorded(body, limit, max_bytes, ordinals)?;
+    // Resolving stacks allocates: the runtime's work, outside any budget.
+    Ok(record
+        .map(|record| scope::suspended(|| crate::sites::picked(record)))
+        .unwrap_or_default())
+}
+
+/// A run of `body` that records how the region filled (`FBA_PROFILE`).
+pub(crate) fn profile<R: Outcome>(
+    body: &mut impl FnMut() -> R,
+    limit: usize,
+    max_bytes: usize,
+) -> Result<Option<Profile>, ClaimError> {
+    // Allocations are numbered from 1: picking number 0 captures no stack.
+    let record = recorded(body, limit, max_bytes, vec![0])?;
+    Ok(record.map(|record| scope::suspended(|| Profile::of(&record))))
+}
+
+/// A run of `body` that records every event, with the stacks of the
+/// allocations numbered `ordinals`.
+fn recorded<R: Outcome>(
+    body: &mut impl FnMut() -> R,
+    limit: usize,
+    max_bytes: usize,
+    ordinals: Vec<usize>,
+) -> Result<Option<crate::sites::Record>, ClaimError> {
     let region = region::claim(
         max_bytes,
         limit,
@@ -119,10 +146,7 @@ pub(crate) fn pick<R: Outcome>(
         drop(crate::trial::caught(Printing::Quiet, &mut *body));
     }
     let (_, _, record) = region.finish();
-    // Resolving stacks allocates: the runtime's work, outside any budget.
-    Ok(record
-        .map(|record| scope::suspended(|| crate::sites::picked(record)))
-        .unwrap_or_default())
+    Ok(record)
 }
 
 #[derive(Serialize, Deserialize)]
