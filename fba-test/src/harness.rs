@@ -53,11 +53,7 @@ pub fn main() -> ExitCode {
 
 /// The table of `rows` (sorted by test path), or nothing without rows.
 pub(crate) fn table(rows: &[Row]) -> String {
-    summary::table(
-        &read_back(rows),
-        crate::Target::this().triple,
-        usize::BITS,
-    )
+    summary::table(&read_back(rows), crate::Target::this().triple, usize::BITS)
 }
 
 /// `rows` as a reader of the report sees them.
@@ -78,14 +74,18 @@ fn read_back(rows: &[Row]) -> Vec<ReportRow> {
 /// `cargo fba report --format markdown` writes the summary instead.
 fn job_summary(rows: &[Row]) -> Result<(), String> {
     let github = std::env::var("GITHUB_ACTIONS").is_ok_and(|value| value == "true");
-    let under_nextest = std::env::var_os("NEXTEST").is_some();
+    let under_nextest =
+        std::env::var_os("NEXTEST").is_some() || std::env::var_os("NEXTEST_RUN_ID").is_some();
     let path = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|path| !path.is_empty());
     let (true, false, Some(path), false) = (github, under_nextest, path, rows.is_empty()) else {
         return Ok(());
     };
     let binary = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.file_stem().map(|stem| stem.to_string_lossy().into_owned()))
+        .and_then(|exe| {
+            exe.file_stem()
+                .map(|stem| stem.to_string_lossy().into_owned())
+        })
         .map(|stem| binary_name(&stem).to_owned())
         .unwrap_or_else(|| "tests".to_owned());
     let section = format!(

@@ -75,9 +75,12 @@ impl Profile {
             .enumerate()
             .map(|(index, point)| (point[1], index))
             // The first index of the largest `used`.
-            .fold((0, 0), |best, (used, index)| {
-                if used > best.0 { (used, index) } else { best }
-            });
+            .fold(
+                (0, 0),
+                |best, (used, index)| {
+                    if used > best.0 { (used, index) } else { best }
+                },
+            );
         let thinned = events > MAX_POINTS;
         let (points, high_water_point) = if thinned {
             // Evenly spread indices, the last event and the peak among them.
@@ -168,10 +171,17 @@ mod tests {
             .collect();
         let profile = Profile::thinned(points, events);
         assert!(profile.thinned);
-        assert!(profile.points.len() <= MAX_POINTS, "{}", profile.points.len());
+        assert!(
+            profile.points.len() <= MAX_POINTS,
+            "{}",
+            profile.points.len()
+        );
         assert_eq!(profile.points.first(), Some(&[1, 1, 1]));
         assert_eq!(profile.points.last(), Some(&[events, 1, 1]));
-        assert_eq!(profile.points[profile.high_water_point], [peak + 1, 1000, 1]);
+        assert_eq!(
+            profile.points[profile.high_water_point],
+            [peak + 1, 1000, 1]
+        );
         assert_eq!(profile.high_water_mark, 1000);
         // Evenly: the x values grow by about events / MAX_POINTS each.
         let steps: Vec<usize> = profile
@@ -179,6 +189,10 @@ mod tests {
             .windows(2)
             .map(|pair| pair[1][0] - pair[0][0])
             .collect();
-        assert!(steps.iter().all(|&step| step <= events / (MAX_POINTS - 2) + 1));
+        assert!(
+            steps
+                .iter()
+                .all(|&step| step <= events / (MAX_POINTS - 2) + 1)
+        );
     }
 }

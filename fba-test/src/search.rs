@@ -11,8 +11,8 @@ use fba_core::{BudgetExceeded, Stats};
 use crate::buffer::BufferUnavailable;
 use crate::measurement::{Measurement, Verdict};
 use crate::outcome::Outcome;
-use crate::quiet::Printing;
 use crate::profile::Profile;
+use crate::quiet::Printing;
 use crate::settings::{Diagnosis, Settings};
 use crate::sites::{self, Recorder};
 use crate::trial::{self, Judgement, Trial, Watch};
@@ -187,9 +187,7 @@ fn profile<R: Outcome>(trials: &mut Trials<'_, R>, measurement: &mut Measurement
     let recorder = Recorder::profiling();
     trials.count += 1;
     if (trials.trial)(capacity, Printing::Quiet, Watch::recorded(&recorder)).is_ok() {
-        measurement.profile = Some(crate::global::suspended(|| {
-            Profile::of(&recorder.take())
-        }));
+        measurement.profile = Some(crate::global::suspended(|| Profile::of(&recorder.take())));
     }
 }
 

@@ -140,7 +140,7 @@ impl ReportRow {
     }
 
     /// The table's cells for this row, in [`COLUMNS`] order.
-    fn cells(&self) -> [String; 8] {
+    pub fn cells(&self) -> [String; 8] {
         // Global mode's one-time state: beside the minimum after a warm-up,
         // in it when measured cold.
         let one_time = match (&self.one_time, self.measured.as_str()) {
@@ -263,8 +263,8 @@ pub fn markdown(rows: &[ReportRow]) -> String {
     if rows.is_empty() {
         return String::new();
     }
-    let mut text = markdown_line(COLUMNS.map(String::from));
-    text += &markdown_line(COLUMNS.map(|column| {
+    let mut text = markdown_line(&COLUMNS.map(String::from));
+    text += &markdown_line(&COLUMNS.map(|column| {
         if column == "test" || column == "verdict" {
             ":--".to_owned()
         } else {
@@ -274,13 +274,13 @@ pub fn markdown(rows: &[ReportRow]) -> String {
     for row in rows {
         let mut cells = row.cells();
         cells[0] = format!("`{}`", cells[0]);
-        text += &markdown_line(cells);
+        text += &markdown_line(&cells);
     }
     text
 }
 
 /// One line of a markdown table, its cells escaped.
-pub fn markdown_line<const N: usize>(cells: [String; N]) -> String {
+pub fn markdown_line(cells: &[String]) -> String {
     let cells: Vec<String> = cells
         .iter()
         .map(|cell| cell.replace('|', "\\|").replace('\n', " "))
@@ -310,9 +310,9 @@ mod tests {
         let error = parse("\n{\"test\":\"t::a\"}\n").unwrap_err();
         assert_eq!(error.line, 2);
         assert!(
-            error.to_string().starts_with(
-                "line 2 is not a row of an fba report: missing field `file`"
-            ),
+            error
+                .to_string()
+                .starts_with("line 2 is not a row of an fba report: missing field `file`"),
             "{error}"
         );
     }

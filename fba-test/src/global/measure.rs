@@ -130,10 +130,9 @@ pub(crate) fn measure<R: Outcome>(
     if plan.settings.profile {
         // In this process, after the warm-up: the steady state's profile.
         measurement.trials += 1;
-        measurement.profile =
-            observed::profile(&mut body, plan.limit, plan.settings.max_bytes)
-                .ok()
-                .flatten();
+        measurement.profile = observed::profile(&mut body, plan.limit, plan.settings.max_bytes)
+            .ok()
+            .flatten();
     }
     (measurement, Some(result))
 }
