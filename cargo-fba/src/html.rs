@@ -52,7 +52,7 @@ pub(crate) fn page(merged: &Merged) -> String {
 
 const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin-bottom:2em}\
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}\
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}\
 th:nth-child(-n+2),td:nth-child(-n+2),td.verdict{text-align:left}\
 td.failed{color:#b00020;font-weight:bold}\
 .note{color:#805b00}\
@@ -180,7 +180,7 @@ fn fill_chart(row: &ReportRow) -> String {
     const HEIGHT: f64 = 260.0;
     const LEFT: f64 = 70.0;
     const BOTTOM: f64 = 30.0;
-    const TOP: f64 = 30.0;
+    const TOP: f64 = 44.0;
     let Some(profile) = &row.profile else {
         return String::new();
     };
@@ -228,12 +228,17 @@ fn fill_chart(row: &ReportRow) -> String {
     );
     if let Some(peak) = profile.points.get(profile.high_water_point) {
         let (px, py) = (x(peak[0]), y(peak[1]));
+        // The label on the side of the mark with room for it.
+        let (label_x, anchor) = if px > WIDTH / 2.0 {
+            (px - 6.0, "end")
+        } else {
+            (px + 6.0, "start")
+        };
         let _ = writeln!(
             svg,
-            "<g class=\"high-water\"><line x1=\"{px:.1}\" y1=\"{TOP}\" x2=\"{px:.1}\" y2=\"{}\" stroke=\"#b00020\" stroke-dasharray=\"4 3\"/><circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"4\" fill=\"#b00020\"/><text x=\"{:.1}\" y=\"{}\">high-water mark {} B at allocation {}</text></g>",
+            "<g class=\"high-water\"><line x1=\"{px:.1}\" y1=\"{TOP}\" x2=\"{px:.1}\" y2=\"{}\" stroke=\"#b00020\" stroke-dasharray=\"4 3\"/><circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"4\" fill=\"#b00020\"/><text x=\"{label_x:.1}\" y=\"{}\" text-anchor=\"{anchor}\">high-water mark {} B at allocation {}</text></g>",
             HEIGHT - BOTTOM,
-            px + 6.0,
-            TOP - 8.0,
+            TOP - 6.0,
             profile.high_water_mark,
             peak[0],
         );

@@ -235,3 +235,29 @@ fn bad_input_is_named_with_what_is_accepted() {
     assert!(stderr(&without_baseline).contains("--baseline"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_readmes_baseline_example_is_what_the_fixtures_give() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    let command = "$ cargo fba report pr/*.jsonl --baseline main/*.jsonl --fail-on-increase 5\n";
+    let shown = readme
+        .split(command)
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README shows the baseline example");
+    let (main, pr) = (fixture("main.jsonl"), fixture("pr.jsonl"));
+    let output = cargo_fba(&[
+        "report",
+        pr.to_str().unwrap(),
+        "--baseline",
+        main.to_str().unwrap(),
+        "--fail-on-increase",
+        "5",
+    ]);
+    assert_eq!(output.status.code(), Some(3));
+    let text = stdout(&output);
+    let comparison = &text[text.find("\nmemory budgets against the baseline").unwrap()..];
+    assert_eq!(shown, format!("{comparison}{}", stderr(&output)));
+}
