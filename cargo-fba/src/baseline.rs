@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use fba_test::summary::{ReportRow, markdown_line};
+use fba_test::summary::{ReportRow, aligned, markdown_line};
 use serde::Serialize;
 
 use crate::merge::Merged;
@@ -106,31 +106,16 @@ impl Comparison {
 
     /// As a text table.
     pub(crate) fn table(&self) -> String {
-        let mut lines =
-            vec![["test", "target", "before", "after", "change", "percent"].map(String::from)];
-        lines.extend(self.changes.iter().map(Change::cells));
-        let widths: Vec<usize> = (0..6)
-            .map(|column| {
-                lines
-                    .iter()
-                    .map(|line| line[column].len())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut text = "\nmemory budgets against the baseline (the bytes each test needs, largest increase first):\n".to_owned();
-        for line in &lines {
-            let cells: Vec<String> = line
-                .iter()
-                .enumerate()
-                .map(|(column, cell)| match column {
-                    0 | 1 => format!("{cell:<width$}", width = widths[column]),
-                    _ => format!("{cell:>width$}", width = widths[column]),
-                })
-                .collect();
-            text += cells.join("  ").trim_end();
-            text.push('\n');
-        }
+        let mut lines = vec![
+            ["test", "target", "before", "after", "change", "percent"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        lines.extend(self.changes.iter().map(|change| change.cells().to_vec()));
+        let text = format!(
+            "\nmemory budgets against the baseline (the bytes each test needs, largest increase first):\n{}",
+            aligned(&lines, |column| column < 2)
+        );
         text + &self.only_lines(|line| line)
     }
 

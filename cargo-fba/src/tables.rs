@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use fba_test::summary::{self, ReportRow, markdown_line};
+use fba_test::summary::{self, ReportRow, aligned, markdown_line};
 
 use crate::merge::Merged;
 
@@ -82,29 +82,10 @@ fn side_by_side(groups: &BTreeMap<&str, Vec<&ReportRow>>, markdown: bool) -> Str
         }
         return text;
     }
-    let widths: Vec<usize> = (0..lines[0].len())
-        .map(|column| {
-            lines
-                .iter()
-                .map(|line| line[column].len())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut text = "\nmemory budgets by target (minimum per target):\n".to_owned();
-    for line in &lines {
-        let cells: Vec<String> = line
-            .iter()
-            .enumerate()
-            .map(|(column, cell)| match column {
-                0 => format!("{cell:<width$}", width = widths[column]),
-                _ => format!("{cell:>width$}", width = widths[column]),
-            })
-            .collect();
-        text += cells.join("  ").trim_end();
-        text.push('\n');
-    }
-    text
+    format!(
+        "\nmemory budgets by target (minimum per target):\n{}",
+        aligned(&lines, |column| column == 0)
+    )
 }
 
 /// The literals an update rewrote, one per line: `file:line  test:

@@ -227,27 +227,42 @@ pub fn table(rows: &[ReportRow], target: &str, bits: u32) -> String {
     if rows.is_empty() {
         return String::new();
     }
-    let mut lines = vec![COLUMNS.map(String::from)];
-    lines.extend(rows.iter().map(ReportRow::cells));
-    let widths: Vec<usize> = (0..COLUMNS.len())
+    let mut lines: Vec<Vec<String>> = vec![COLUMNS.map(String::from).to_vec()];
+    lines.extend(rows.iter().map(|row| row.cells().to_vec()));
+    // The test and the verdict are words; the rest are numbers.
+    let last = COLUMNS.len() - 1;
+    format!(
+        "\nmemory budgets ({target}, {bits}-bit):\n{}",
+        aligned(&lines, |column| column == 0 || column == last)
+    )
+}
+
+/// `lines` of cells as text: each column padded to its widest cell, to the
+/// left where `left(column)` (words), to the right elsewhere (numbers), two
+/// spaces between columns, each line ending at its last character.
+pub fn aligned(lines: &[Vec<String>], left: impl Fn(usize) -> bool) -> String {
+    let columns = lines.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
         .map(|column| {
             lines
                 .iter()
-                .map(|line| line[column].len())
+                .filter_map(|line| line.get(column))
+                .map(String::len)
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    let mut text = format!("\nmemory budgets ({target}, {bits}-bit):\n");
-    for line in &lines {
+    let mut text = String::new();
+    for line in lines {
         let cells: Vec<String> = line
             .iter()
             .enumerate()
             .map(|(column, cell)| {
-                if column == 0 || column == COLUMNS.len() - 1 {
-                    format!("{cell:<width$}", width = widths[column])
+                let width = widths[column];
+                if left(column) {
+                    format!("{cell:<width$}")
                 } else {
-                    format!("{cell:>width$}", width = widths[column])
+                    format!("{cell:>width$}")
                 }
             })
             .collect();
