@@ -32,8 +32,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return with_errors(other.into_token_stream(), errors);
         }
         Err(error) => {
+            // Not an item at all (rustc passes only items to an attribute,
+            // but a macro may be called by hand): the error alone, since
+            // tokens that are not an item cannot be emitted as one.
             errors.push(error);
-            return with_errors(item, errors);
+            return with_errors(TokenStream::new(), errors);
         }
     };
     let case = args.as_ref().and_then(|args| args.case);
@@ -581,6 +584,15 @@ mod tests {
         assert!(ignore < test, "{text}");
         assert!(text.contains(":: fba :: __private :: run_fixed"), "{text}");
         assert!(!text.contains("compile_error"), "{text}");
+    }
+
+    #[test]
+    fn tokens_that_are_not_an_item_give_the_error_alone() {
+        // Found by the property test (fuzz.rs): echoing `#` beside the
+        // error made an expansion that does not parse.
+        let text = expand_text("4096", "#");
+        assert!(text.starts_with(":: core :: compile_error !"), "{text}");
+        assert!(syn::parse_str::<syn::File>(&text).is_ok(), "{text}");
     }
 
     #[test]

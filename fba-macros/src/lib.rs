@@ -5,6 +5,8 @@
 //! holds no search or reporting logic. Use it through `fba::memory_budget`.
 
 mod expand;
+#[cfg(test)]
+mod fuzz;
 mod parse;
 
 use proc_macro::TokenStream;
