@@ -18,6 +18,10 @@
 //! ```
 
 pub use allocator_api2;
+/// allocator-api2 0.4 (the `allocator-api2-04` feature): fba's allocators
+/// implement its `Allocator` too, so its `Vec` and `Box` run on them.
+#[cfg(feature = "allocator-api2-04")]
+pub use allocator_api2_04;
 pub use fba_core::{
     AllocError, Allocator, Breakdown, BudgetExceeded, Buffer, Exhaustion, FailAllocation,
     FixedBufferAllocator, Observer, Stats, ThreadSafeFixedBufferAllocator,

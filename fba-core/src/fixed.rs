@@ -9,7 +9,7 @@ use core::mem::MaybeUninit;
 use core::panic::RefUnwindSafe;
 use core::ptr::{self, NonNull};
 
-use allocator_api2::alloc::{AllocError, Allocator};
+use allocator_api2::alloc::AllocError;
 
 use crate::bump::{dangling, is_aligned_to, place, pointer_at};
 use crate::exhaustion::exhausted;
@@ -805,72 +805,11 @@ impl fmt::Debug for FixedBufferAllocator<'_> {
 // out again only after it was freed (its bytes rewound), or after `reset`,
 // which needs `&mut self` and so no live reference through which a block
 // could still be used. Every pointer is derived from the buffer's own.
-unsafe impl Allocator for &FixedBufferAllocator<'_> {
-    #[inline]
-    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        let block = (**self).allocate_block(layout)?;
-        Ok(NonNull::slice_from_raw_parts(block, layout.size()))
-    }
+crate::allocator_api::implement!(allocator_api2 for FixedBufferAllocator);
 
-    #[inline]
-    fn allocate_zeroed(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        let block = (**self).allocate_block(layout)?;
-        // SAFETY: the block is `layout.size()` writable bytes.
-        unsafe { ptr::write_bytes(block.as_ptr(), 0, layout.size()) };
-        Ok(NonNull::slice_from_raw_parts(block, layout.size()))
-    }
-
-    #[inline]
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the caller's contract is ours.
-        unsafe { (**self).deallocate_block(ptr, layout) }
-    }
-
-    #[inline]
-    unsafe fn grow(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout)? };
-        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
-    }
-
-    #[inline]
-    unsafe fn grow_zeroed(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout)? };
-        // SAFETY: the block holds `new_layout.size()` bytes, the first
-        // `old_layout.size()` of them the old contents.
-        unsafe {
-            ptr::write_bytes(
-                block.as_ptr().add(old_layout.size()),
-                0,
-                new_layout.size() - old_layout.size(),
-            )
-        };
-        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
-    }
-
-    #[inline]
-    unsafe fn shrink(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).shrink_block(ptr, old_layout, new_layout)? };
-        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
-    }
-}
+// SAFETY: as for allocator-api2 0.2's trait above: the same methods.
+#[cfg(feature = "allocator-api2-04")]
+crate::allocator_api::implement!(allocator_api2_04 for FixedBufferAllocator);
 
 #[cfg(test)]
 mod tests {
@@ -879,6 +818,7 @@ mod tests {
 
     use super::*;
     use crate::testing::{Aligned, layout};
+    use allocator_api2::alloc::Allocator;
     use std::string::ToString;
 
     fn allocate(alloc: &FixedBufferAllocator<'_>, size: usize, align: usize) -> NonNull<u8> {

@@ -4,6 +4,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+mod allocator_api;
 mod buffer;
 mod bump;
 mod exhaustion;
@@ -15,6 +16,10 @@ mod text;
 mod thread_safe;
 
 pub use allocator_api2::alloc::{AllocError, Allocator};
+/// allocator-api2 0.4, whose `Allocator` fba's allocators implement as well
+/// (the `allocator-api2-04` feature): its collections run on them.
+#[cfg(feature = "allocator-api2-04")]
+pub use allocator_api2_04;
 pub use buffer::Buffer;
 pub use exhaustion::{BudgetExceeded, Exhaustion};
 pub use failing::FailAllocation;

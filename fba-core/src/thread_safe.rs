@@ -8,7 +8,7 @@ use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-use allocator_api2::alloc::{AllocError, Allocator};
+use allocator_api2::alloc::AllocError;
 
 use crate::bump::{dangling, is_aligned_to, place, pointer_at};
 use crate::exhaustion::exhausted;
@@ -841,73 +841,11 @@ impl FirstFailure {
 // handed out again only after a free moved the end of the used region back
 // over them (by compare-and-swap, so one thread wins them), or after `reset`,
 // which needs `&mut self`.
-unsafe impl Allocator for &ThreadSafeFixedBufferAllocator<'_> {
-    #[inline]
-    fn allocate(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        let block = (**self).allocate_block(layout, self.exhaustion())?;
-        Ok(NonNull::slice_from_raw_parts(block, layout.size()))
-    }
+crate::allocator_api::implement!(allocator_api2 for ThreadSafeFixedBufferAllocator, policy exhaustion);
 
-    #[inline]
-    fn allocate_zeroed(&self, layout: Layout) -> Result<NonNull<[u8]>, AllocError> {
-        let block = (**self).allocate_block(layout, self.exhaustion())?;
-        // SAFETY: the block is `layout.size()` writable bytes.
-        unsafe { ptr::write_bytes(block.as_ptr(), 0, layout.size()) };
-        Ok(NonNull::slice_from_raw_parts(block, layout.size()))
-    }
-
-    #[inline]
-    unsafe fn deallocate(&self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: the caller's contract is ours.
-        unsafe { (**self).deallocate_block(ptr, layout) }
-    }
-
-    #[inline]
-    unsafe fn grow(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout, self.exhaustion())? };
-        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
-    }
-
-    #[inline]
-    unsafe fn grow_zeroed(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller's contract is ours.
-        let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout, self.exhaustion())? };
-        // SAFETY: the block holds `new_layout.size()` bytes, the first
-        // `old_layout.size()` of them the old contents.
-        unsafe {
-            ptr::write_bytes(
-                block.as_ptr().add(old_layout.size()),
-                0,
-                new_layout.size() - old_layout.size(),
-            )
-        };
-        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
-    }
-
-    #[inline]
-    unsafe fn shrink(
-        &self,
-        ptr: NonNull<u8>,
-        old_layout: Layout,
-        new_layout: Layout,
-    ) -> Result<NonNull<[u8]>, AllocError> {
-        // SAFETY: the caller's contract is ours.
-        let block =
-            unsafe { (**self).shrink_block(ptr, old_layout, new_layout, self.exhaustion())? };
-        Ok(NonNull::slice_from_raw_parts(block, new_layout.size()))
-    }
-}
+// SAFETY: as for allocator-api2 0.2's trait above: the same methods.
+#[cfg(feature = "allocator-api2-04")]
+crate::allocator_api::implement!(allocator_api2_04 for ThreadSafeFixedBufferAllocator, policy exhaustion);
 
 // SAFETY: the same disjoint blocks as the `Allocator` impl, from a buffer
 // borrowed for `'static`. The methods never unwind: exhaustion returns null
@@ -964,6 +902,7 @@ mod tests {
 
     use super::*;
     use crate::testing::{Aligned, layout};
+    use allocator_api2::alloc::Allocator;
     use core::cell::Cell;
 
     /// Formats as `first` the first time and `second` after.
