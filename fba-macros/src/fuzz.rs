@@ -11,18 +11,9 @@ use proptest::test_runner::{Config, TestRunner};
 
 use crate::expand::expand;
 
-/// Options the attribute knows, and some it does not.
-const NAMES: &[&str] = &[
-    "allocations",
-    "fail_each_allocation",
-    "fail_from_allocation",
-    "swallowed",
-    "search",
-    "runs",
-    "cold",
-    "leaks",
-    "verify",
-    "crate",
+/// Names the attribute does not take: of other macros' options, near
+/// misses, keywords.
+const UNKNOWN_NAMES: &[&str] = &[
     "case",
     "flavor",
     "worker_threads",
@@ -31,6 +22,15 @@ const NAMES: &[&str] = &[
     "r#type",
     "_",
 ];
+
+/// The attribute's options, then names it does not take.
+fn names() -> Vec<&'static str> {
+    crate::parse::OPTION_NAMES
+        .iter()
+        .chain(UNKNOWN_NAMES)
+        .copied()
+        .collect()
+}
 
 /// Values of every kind an option could be given.
 const VALUES: &[&str] = &[
@@ -100,7 +100,7 @@ const ITEMS: &[&str] = &[
 /// Random token trees: words, literals, punctuation and groups.
 fn token_tree() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
-        prop::sample::select(NAMES).prop_map(str::to_owned),
+        prop::sample::select(names()).prop_map(str::to_owned),
         prop::sample::select(VALUES).prop_map(str::to_owned),
         prop::sample::select(
             &[
@@ -123,9 +123,9 @@ fn token_tree() -> impl Strategy<Value = String> {
 /// every kind, or random token trees.
 fn args() -> impl Strategy<Value = String> {
     let option = prop_oneof![
-        (prop::sample::select(NAMES), prop::sample::select(VALUES))
+        (prop::sample::select(names()), prop::sample::select(VALUES))
             .prop_map(|(name, value)| format!("{name} = {value}")),
-        prop::sample::select(NAMES).prop_map(str::to_owned),
+        prop::sample::select(names()).prop_map(str::to_owned),
         token_tree(),
     ];
     prop_oneof![

@@ -13,8 +13,9 @@ const OPTIONS: &str = "`allocations = N`, `fail_each_allocation = true|false`, `
      `swallowed = \"allow\"|\"deny\"`, `search = true|false`, `runs = K`, `cold = true|false`, \
      `leaks = \"allow\"|\"deny\"`, `verify = true|false` and `crate = path`";
 
-/// The options' names, for the hint on a misspelt one.
-const OPTION_NAMES: [&str; 10] = [
+/// The options' names, for the hint on a misspelt one (and the property
+/// test's inputs).
+pub(crate) const OPTION_NAMES: [&str; 10] = [
     "allocations",
     "fail_each_allocation",
     "fail_from_allocation",
