@@ -360,9 +360,10 @@ fn runtime(tokio: &Tokio) -> TokenStream {
 
 /// The test. Beside the user's function it generates:
 ///
-/// - `__fba_budget_<name>`, the budget as a `const` (type-checked by the
-///   compiler, its value by a compile-time assertion unless it is a literal),
-///   and `__fba_test_<name>`, a `static` describing the test;
+/// - `__fba_test_<name>`, a `static` describing the test
+///   (`BudgetTest::new(..)` and a call per option given), and for a budget
+///   that is not a literal `__fba_budget_<name>`, a `const` whose value a
+///   compile-time assertion checks;
 /// - `__fba_run_<name>`, which declares the user's function and runs it
 ///   under the budget (an `async fn`'s future driven on the runtime of
 ///   `#[tokio::test]`, built outside the budget, or on fba's executor);
@@ -370,6 +371,11 @@ fn runtime(tokio: &Tokio) -> TokenStream {
 ///   default test harness (unless `#[test_case]` made it a test already);
 /// - an `inventory` registration, for the budget harness (`harness = false`
 ///   targets, where `#[test]` functions are not compiled).
+///
+/// The body goes to `run_fixed` (and its siblings) as a `&mut dyn FnMut`,
+/// so nothing of the runtime is compiled per test: a budget test costs its
+/// crate little more to build than a `#[test]`
+/// (`fba-macros/benches/compile_cost.sh`).
 fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
     let krate = krate(args);
     let attributes: Vec<Attribute> = std::mem::take(&mut function.attrs)
@@ -413,56 +419,66 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
     let budget = &args.budget;
     let budget_span = budget.span();
     let budget_const = format_ident!("__fba_budget_{}", name);
-    let count_const = format_ident!("__fba_allocations_{}", name);
     let test_static = format_ident!("__fba_test_{}", name);
     let runner = format_ident!("__fba_run_{}", name);
-    let count_literal = args.allocations.as_ref().map_or_else(
-        || quote!(::core::option::Option::None),
-        |count| literal(&krate, count),
-    );
-    let literal = literal(&krate, budget);
-    let (count, count_item) = match &args.allocations {
-        Some(count) => (
-            quote!(::core::option::Option::Some(#count_const)),
-            Some(quote! {
+    // The description: `BudgetTest::new(..)`, then one call per option
+    // given. A literal budget goes in as it is; a constant expression
+    // through a `const`, whose value this assertion checks (its type the
+    // compiler does).
+    let (budget_value, positive) = match budget {
+        Expr::Lit(_) => (quote!(#budget), None),
+        _ => (
+            quote!(#budget_const),
+            Some(quote_spanned! {budget_span=>
                 #(#cfgs)*
                 #[doc(hidden)]
                 #[allow(non_upper_case_globals)]
-                const #count_const: usize = #count;
+                const #budget_const: usize = #budget;
+                #(#cfgs)*
+                const _: () = ::core::assert!(
+                    #budget_const > 0,
+                    "a memory budget of 0 bytes is not allowed: give the most bytes the test may use, at least 1",
+                );
             }),
         ),
-        None => (quote!(::core::option::Option::None), None),
     };
-    let failing = match args.failing.as_ref().map(|(_, failing)| failing) {
+    let mut options = TokenStream::new();
+    if let Some((text, line, column)) = literal(budget) {
+        options.extend(quote!(.literal(#text, #line, #column)));
+    }
+    if let Some(search) = args.search {
+        options.extend(quote!(.search(#search)));
+    }
+    if args.leaks.as_ref().is_some_and(|(_, deny)| *deny) {
+        options.extend(quote!(.deny_leaks()));
+    }
+    if let Some((_, verify)) = &args.verify {
+        options.extend(quote!(.verify(#verify)));
+    }
+    if let Some((_, runs)) = &args.runs {
+        options.extend(quote!(.runs(#runs)));
+    }
+    if args.cold.as_ref().is_some_and(|(_, cold)| *cold) {
+        options.extend(quote!(.cold()));
+    }
+    if let Some(count) = &args.allocations {
+        options.extend(quote!(.allocations(#count)));
+        if let Some((text, line, column)) = literal(count) {
+            options.extend(quote!(.allocations_literal(#text, #line, #column)));
+        }
+    }
+    match args.failing.as_ref().map(|(_, failing)| failing) {
         Some(parse::Failing::Each) => {
-            quote!(::core::option::Option::Some(#krate::__private::FailurePolicy::EachAllocation))
+            options.extend(quote!(.failing(#krate::__private::FailurePolicy::EachAllocation)))
         }
         Some(parse::Failing::From) => {
-            quote!(::core::option::Option::Some(#krate::__private::FailurePolicy::FromAllocation))
+            options.extend(quote!(.failing(#krate::__private::FailurePolicy::FromAllocation)))
         }
-        None => quote!(::core::option::Option::None),
-    };
-    let allow_swallowed = args.swallowed.as_ref().is_some_and(|(_, allow)| *allow);
-    // A constant expression is checked by the compiler: its type by the
-    // `const`, its value by this assertion.
-    let positive = matches!(budget, Expr::Lit(_)).not().then(|| {
-        quote_spanned! {budget_span=>
-            #(#cfgs)*
-            const _: () = ::core::assert!(
-                #budget_const > 0,
-                "a memory budget of 0 bytes is not allowed: give the most bytes the test may use, at least 1",
-            );
-        }
-    });
-    let option = |value: Option<TokenStream>| match value {
-        Some(value) => quote!(::core::option::Option::Some(#value)),
-        None => quote!(::core::option::Option::None),
-    };
-    let search = option(args.search.map(|search| quote!(#search)));
-    let verify = option(args.verify.as_ref().map(|(_, verify)| quote!(#verify)));
-    let runs = option(args.runs.as_ref().map(|(_, runs)| quote!(#runs)));
-    let deny_leaks = args.leaks.as_ref().is_some_and(|(_, deny)| *deny);
-    let cold = args.cold.as_ref().is_some_and(|(_, cold)| *cold);
+        None => {}
+    }
+    if args.swallowed.as_ref().is_some_and(|(_, allow)| *allow) {
+        options.extend(quote!(.allow_swallowed()));
+    }
     let run = match test.allocator {
         Allocator::Fixed => quote!(run_fixed),
         Allocator::ThreadSafe => quote!(run_thread_safe),
@@ -495,39 +511,24 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
         .then(|| quote!(#[test]));
     let name_text = name.to_string();
     quote! {
-        #(#cfgs)*
-        #[doc(hidden)]
-        #[allow(non_upper_case_globals)]
-        const #budget_const: usize = #budget;
         #positive
-        #count_item
         #(#cfgs)*
         #[doc(hidden)]
         #[allow(non_upper_case_globals)]
-        static #test_static: #krate::__private::BudgetTest = #krate::__private::BudgetTest {
-            module_path: ::core::module_path!(),
-            function: #name_text,
-            file: ::core::file!(),
-            line: ::core::line!(),
-            manifest_dir: ::core::env!("CARGO_MANIFEST_DIR"),
-            budget: #budget_const,
-            search: #search,
-            deny_leaks: #deny_leaks,
-            verify: #verify,
-            runs: #runs,
-            cold: #cold,
-            literal: #literal,
-            allocations: #count,
-            allocations_literal: #count_literal,
-            failing: #failing,
-            allow_swallowed: #allow_swallowed,
-        };
+        static #test_static: #krate::__private::BudgetTest = #krate::__private::BudgetTest::new(
+            ::core::module_path!(),
+            #name_text,
+            ::core::file!(),
+            ::core::line!(),
+            ::core::env!("CARGO_MANIFEST_DIR"),
+            #budget_value,
+        ) #options;
         #(#cfgs)*
         #[doc(hidden)]
         fn #runner() #output {
             #function
             #runtime
-            #krate::__private::#run(&#test_static, #body)
+            #krate::__private::#run(&#test_static, &mut #body)
         }
         #(#attributes)*
         #test_attribute
@@ -546,22 +547,16 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
 }
 
 /// Where an integer literal (a budget) is in the source, for `FBA_UPDATE`:
-/// `Some(BudgetLiteral { .. })`, or `None` for another expression.
-fn literal(krate: &TokenStream, value: &Expr) -> TokenStream {
+/// its text, line and column, or `None` for another expression.
+fn literal(value: &Expr) -> Option<(String, u32, u32)> {
     match value {
         Expr::Lit(ExprLit {
             lit: Lit::Int(int), ..
         }) => {
-            let text = int.to_string();
             let start = int.span().start();
-            let (line, column) = (start.line as u32, start.column as u32);
-            quote!(::core::option::Option::Some(#krate::__private::BudgetLiteral {
-                text: #text,
-                line: #line,
-                column: #column,
-            }))
+            Some((int.to_string(), start.line as u32, start.column as u32))
         }
-        _ => quote!(::core::option::Option::None),
+        _ => None,
     }
 }
 
@@ -627,11 +622,8 @@ mod tests {
     fn a_function_without_parameter_measures_the_global_allocator() {
         let text = expand_text("4096, leaks = \"deny\", verify = true", "fn f() {}");
         assert!(text.contains("run_global"), "{text}");
-        assert!(text.contains("deny_leaks : true"), "{text}");
-        assert!(
-            text.contains("verify : :: core :: option :: Option :: Some (true)"),
-            "{text}"
-        );
+        assert!(text.contains(". deny_leaks ()"), "{text}");
+        assert!(text.contains(". verify (true)"), "{text}");
     }
 
     #[test]
@@ -661,7 +653,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("ignored : true"), "{text}");
-        assert!(text.contains("text : \"4096\""), "{text}");
+        assert!(
+            text.contains(". literal (\"4096\" , 1u32 , 0u32)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -689,7 +684,7 @@ mod tests {
             .find("let __fba_runtime = :: tokio :: runtime :: Builder :: new_multi_thread ()")
             .unwrap();
         let run = text
-            .find("run_global (& __fba_test_f , || __fba_runtime . block_on (f ()))")
+            .find("run_global (& __fba_test_f , & mut || __fba_runtime . block_on (f ()))")
             .unwrap();
         assert!(
             built < run,
@@ -699,7 +694,7 @@ mod tests {
         let own = expand_text("64", "async fn f(a: &FixedBufferAllocator) {}");
         assert!(
             own.contains(
-                "run_fixed (& __fba_test_f , | alloc | :: fba :: __private :: block_on (f (alloc)))"
+                "run_fixed (& __fba_test_f , & mut | alloc | :: fba :: __private :: block_on (f (alloc)))"
             ),
             "{own}"
         );
@@ -764,7 +759,7 @@ mod tests {
             "#[test] fn case_1() -> impl ::core::ops::FnOnce(&::fba::FixedBufferAllocator<'_>) -> Result<(), String> { f(1) }",
         );
         assert!(
-            case.contains("run_fixed (& __fba_test_case_1 , | alloc | case_1 () (alloc))"),
+            case.contains("run_fixed (& __fba_test_case_1 , & mut | alloc | case_1 () (alloc))"),
             "{case}"
         );
         assert!(
@@ -794,11 +789,7 @@ mod tests {
     #[test]
     fn runs_and_cold_reach_the_runtime() {
         let text = expand_text("64, runs = 5, cold = true", "fn f() {}");
-        assert!(
-            text.contains("runs : :: core :: option :: Option :: Some (5usize)"),
-            "{text}"
-        );
-        assert!(text.contains("cold : true"), "{text}");
+        assert!(text.contains(". runs (5usize) . cold ()"), "{text}");
     }
 
     #[test]

@@ -56,7 +56,104 @@ pub struct BudgetLiteral {
     pub column: u32,
 }
 
+/// The attribute writes a test's description as `BudgetTest::new(..)` and
+/// one call for each option given: fewer tokens per test than a struct
+/// literal of every field, which a crate of budget tests builds faster.
 impl BudgetTest {
+    /// A test with the budget `budget` and no options.
+    pub const fn new(
+        module_path: &'static str,
+        function: &'static str,
+        file: &'static str,
+        line: u32,
+        manifest_dir: &'static str,
+        budget: usize,
+    ) -> BudgetTest {
+        BudgetTest {
+            module_path,
+            function,
+            file,
+            line,
+            manifest_dir,
+            budget,
+            search: None,
+            deny_leaks: false,
+            verify: None,
+            runs: None,
+            cold: false,
+            literal: None,
+            allocations: None,
+            allocations_literal: None,
+            failing: None,
+            allow_swallowed: false,
+        }
+    }
+
+    /// The budget is the integer literal `text` at `line` and `column`.
+    pub const fn literal(mut self, text: &'static str, line: u32, column: u32) -> BudgetTest {
+        self.literal = Some(BudgetLiteral { text, line, column });
+        self
+    }
+
+    /// `search = ...`.
+    pub const fn search(mut self, search: bool) -> BudgetTest {
+        self.search = Some(search);
+        self
+    }
+
+    /// `leaks = "deny"`.
+    pub const fn deny_leaks(mut self) -> BudgetTest {
+        self.deny_leaks = true;
+        self
+    }
+
+    /// `verify = ...`.
+    pub const fn verify(mut self, verify: bool) -> BudgetTest {
+        self.verify = Some(verify);
+        self
+    }
+
+    /// `runs = K`.
+    pub const fn runs(mut self, runs: usize) -> BudgetTest {
+        self.runs = Some(runs);
+        self
+    }
+
+    /// `cold = true`.
+    pub const fn cold(mut self) -> BudgetTest {
+        self.cold = true;
+        self
+    }
+
+    /// `allocations = N`.
+    pub const fn allocations(mut self, count: usize) -> BudgetTest {
+        self.allocations = Some(count);
+        self
+    }
+
+    /// The count budget is the integer literal `text` at `line` and `column`.
+    pub const fn allocations_literal(
+        mut self,
+        text: &'static str,
+        line: u32,
+        column: u32,
+    ) -> BudgetTest {
+        self.allocations_literal = Some(BudgetLiteral { text, line, column });
+        self
+    }
+
+    /// `fail_each_allocation = true` or `fail_from_allocation = true`.
+    pub const fn failing(mut self, policy: FailurePolicy) -> BudgetTest {
+        self.failing = Some(policy);
+        self
+    }
+
+    /// `swallowed = "allow"`.
+    pub const fn allow_swallowed(mut self) -> BudgetTest {
+        self.allow_swallowed = true;
+        self
+    }
+
     /// The test's path as the test harness lists it: the module path without
     /// the crate's name, then the function (`tests::parses_a_header`).
     pub fn name(&self) -> String {

@@ -8,9 +8,10 @@ pub use inventory;
 
 pub use crate::block_on::block_on;
 pub use crate::budget_test::{BudgetLiteral, BudgetTest, RegisteredTest};
+use crate::global;
 pub use crate::injection::FailurePolicy;
-use crate::outcome::Outcome;
-use crate::{run, trial};
+use crate::outcome::{Outcome, Returned};
+use crate::run;
 
 /// A test's result as the harness takes it.
 pub fn conclude<R: Outcome>(returned: R) -> Result<(), String> {
@@ -18,27 +19,37 @@ pub fn conclude<R: Outcome>(returned: R) -> Result<(), String> {
 }
 
 /// Runs a budget test whose body takes a `&FixedBufferAllocator`.
+///
+/// The body comes as a `dyn FnMut`, and these three are generic only over
+/// what it returns (`()` in most tests): a crate of budget tests compiles
+/// them once per return type, not once per test, and the runtime behind
+/// them ([`Returned`] erases the type) once, in this crate.
 #[track_caller]
-pub fn run_fixed<R: Outcome>(
+pub fn run_fixed<R: Outcome + 'static>(
     test: &BudgetTest,
-    body: impl FnMut(&FixedBufferAllocator<'_>) -> R,
+    body: &mut dyn FnMut(&FixedBufferAllocator<'_>) -> R,
 ) -> R {
-    run::explicit(test, trial::fixed(body))
+    run::fixed(test, &mut |alloc| Returned::new(body(alloc))).into_inner()
 }
 
 /// Runs a budget test whose body takes a `&ThreadSafeFixedBufferAllocator`.
 #[track_caller]
-pub fn run_thread_safe<R: Outcome>(
+pub fn run_thread_safe<R: Outcome + 'static>(
     test: &BudgetTest,
-    body: impl FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
+    body: &mut dyn FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> R,
 ) -> R {
-    run::explicit(test, trial::thread_safe(body))
+    run::thread_safe(test, &mut |alloc| Returned::new(body(alloc))).into_inner()
 }
 
 /// Runs a budget test without an allocator parameter: global-allocator mode.
 #[track_caller]
-pub fn run_global<R: Outcome>(test: &BudgetTest, body: impl FnMut() -> R) -> R {
-    run::global(test, body)
+pub fn run_global<R: Outcome + 'static>(test: &BudgetTest, body: &mut dyn FnMut() -> R) -> R {
+    run::global(test, &mut || {
+        let returned = body();
+        // Boxed outside the budget: the runtime's allocation, not the body's.
+        global::suspended(|| Returned::new(returned))
+    })
+    .into_inner()
 }
 
 /// The body of a case that `#[rstest]` or `#[test_case]` made of an

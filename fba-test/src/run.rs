@@ -11,6 +11,8 @@
 use std::panic;
 use std::thread;
 
+use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
+
 use crate::budget_test::BudgetTest;
 use crate::child::{self, Role};
 use crate::count_budget;
@@ -18,7 +20,7 @@ use crate::global;
 use crate::injection::{self, Place};
 use crate::measurement::{Measurement, Verdict};
 use crate::message::{self, Site};
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Returned};
 use crate::output;
 use crate::quiet::Printing;
 use crate::report::{self, Row};
@@ -27,10 +29,28 @@ use crate::settings::{Reporting, Settings};
 use crate::trial::{self, Trials, Watch};
 use crate::update::{self, Budget, Rewrite};
 
+/// Runs a budget test whose body takes a `&FixedBufferAllocator`.
+#[track_caller]
+pub(crate) fn fixed(
+    test: &BudgetTest,
+    body: &mut dyn FnMut(&FixedBufferAllocator<'_>) -> Returned,
+) -> Returned {
+    explicit(test, trial::fixed(body))
+}
+
+/// Runs a budget test whose body takes a `&ThreadSafeFixedBufferAllocator`.
+#[track_caller]
+pub(crate) fn thread_safe(
+    test: &BudgetTest,
+    body: &mut dyn FnMut(&ThreadSafeFixedBufferAllocator<'_>) -> Returned,
+) -> Returned {
+    explicit(test, trial::thread_safe(body))
+}
+
 /// Runs a budget test whose trials `trial` runs (explicit mode: the body
 /// takes an allocator).
 #[track_caller]
-pub(crate) fn explicit<R: Outcome>(test: &BudgetTest, mut trial: impl Trials<R>) -> R {
+fn explicit(test: &BudgetTest, mut trial: impl Trials<Returned>) -> Returned {
     let settings = settings(test);
     let mut runs = injection::Trials::new(&mut trial, test.budget);
     if let Some(role) = child::role() {
@@ -76,7 +96,7 @@ pub(crate) fn explicit<R: Outcome>(test: &BudgetTest, mut trial: impl Trials<R>)
 
 /// Runs a budget test whose body allocates through the global allocator.
 #[track_caller]
-pub(crate) fn global<R: Outcome>(test: &BudgetTest, mut body: impl FnMut() -> R) -> R {
+pub(crate) fn global(test: &BudgetTest, mut body: &mut dyn FnMut() -> Returned) -> Returned {
     let name = test.name();
     let settings = settings(test);
     if let Some(role) = child::role() {
