@@ -13,6 +13,8 @@ use bumpalo::Bump;
 use criterion::{Criterion, criterion_group};
 use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 
+#[path = "support/alternating.rs"]
+mod alternating;
 #[path = "support/ratios.rs"]
 mod ratios;
 
@@ -189,9 +191,46 @@ fn thread_safe(c: &mut Criterion) {
 
 criterion_group!(benches, single_threaded, thread_safe);
 
-/// Runs the benchmarks, then prints the ratio table.
+/// Each workload on the fixed buffer allocator against bumpalo, in
+/// alternating rounds (`alternating::compare`); `FBA_BENCH_ROUNDS` rounds
+/// (default 31).
+fn alternating_rounds() {
+    let rounds = std::env::var("FBA_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .unwrap_or(31);
+    println!("\nfba-core: fixed_buffer / bumpalo, {rounds} alternating rounds: median, range");
+    let mut memory = buffer();
+    let mut bump = Bump::with_capacity(BUFFER);
+    macro_rules! compare {
+        ($name:literal, $work:ident) => {
+            alternating::compare(
+                $name,
+                rounds,
+                || {
+                    let alloc = FixedBufferAllocator::new(&mut memory);
+                    time(|| $work(&alloc))
+                },
+                || {
+                    bump.reset();
+                    time(|| $work(&bump))
+                },
+            )
+        };
+    }
+    compare!("1M Box<u64> kept", boxes_kept);
+    compare!("Vec<u64> pushed to 100k", vec_pushed);
+    compare!(
+        "1M Box<u64> allocated and freed (stack pattern)",
+        alloc_free
+    );
+    compare!("hashbrown, 10k inserts", hash_map_filled);
+}
+
+/// Runs the benchmarks, then prints the ratio tables.
 fn main() {
     benches();
+    alternating_rounds();
     Criterion::default().configure_from_args().final_summary();
     use ratios::Ratio;
     let mut table = std::vec::Vec::new();
