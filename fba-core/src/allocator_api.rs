@@ -1,8 +1,10 @@
 //! The `Allocator` trait of allocator-api2 on `&FixedBufferAllocator` and
 //! `&ThreadSafeFixedBufferAllocator`: 0.2's always, 0.4's as well with the
-//! `allocator-api2-04` feature (talc 5 and other 0.4 code). Both traits have
-//! the same methods; [`implement!`] writes them once over each allocator's
-//! `allocate_block`, `deallocate_block`, `grow_block` and `shrink_block`.
+//! `allocator-api2-04` feature (talc 5 and other 0.4 code), and on a nightly
+//! compiler the standard library's own (`core::alloc::Allocator`, unstable)
+//! with the `nightly` feature. The traits have the same methods;
+//! [`implement!`] writes them once over each allocator's `allocate_block`,
+//! `deallocate_block`, `grow_block` and `shrink_block`.
 
 /// `unsafe impl $api::alloc::Allocator for &$allocator<'_>`, by the
 /// allocator's own block methods (given the result of its method `$policy`
@@ -96,6 +98,59 @@ macro_rules! implement {
 }
 
 pub(crate) use implement;
+
+#[cfg(all(test, feature = "nightly"))]
+mod nightly_tests {
+    //! The standard library's own collections (`allocator_api`) on both
+    //! allocators.
+
+    extern crate alloc;
+
+    use alloc::boxed::Box;
+    use alloc::vec::Vec;
+
+    use crate::testing::Aligned;
+    use crate::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
+
+    #[test]
+    fn std_collections_run_on_the_fixed_buffer_allocator() {
+        let mut memory = Aligned::<256>::new();
+        let alloc = FixedBufferAllocator::new(memory.bytes());
+        let mut numbers = Vec::with_capacity_in(4, &alloc);
+        numbers.extend_from_slice(&[1u32, 2, 3, 4]);
+        let boxed = Box::new_in(7u64, &alloc);
+        // 4 x 4 bytes, then 8 for the u64 at offset 16 (already aligned).
+        assert_eq!(alloc.used(), 4 * 4 + 8);
+        // Growing the Vec, not the last block, moves it: 8 x 4 new bytes.
+        numbers.push(5);
+        assert_eq!(alloc.used(), 4 * 4 + 8 + 8 * 4);
+        assert_eq!((*boxed, numbers.as_slice()), (7, &[1, 2, 3, 4, 5][..]));
+        assert_eq!(alloc.stats().allocations, 3);
+        assert!(Box::try_new_in([0u8; 512], &alloc).is_err());
+        drop((numbers, boxed));
+        assert_eq!(alloc.stats().live_allocations, 0);
+    }
+
+    #[test]
+    fn std_collections_run_on_the_thread_safe_allocator_across_threads() {
+        let mut memory = Aligned::<1024>::new();
+        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
+        std::thread::scope(|scope| {
+            for id in 0..4u8 {
+                let alloc = &alloc;
+                scope.spawn(move || {
+                    let mut bytes = Vec::with_capacity_in(16, alloc);
+                    bytes.extend(core::iter::repeat_n(id, 16));
+                    assert!(bytes.iter().all(|byte| *byte == id));
+                    core::mem::forget(bytes);
+                });
+            }
+        });
+        // Four blocks of 16 bytes, none freed.
+        assert_eq!(alloc.used(), 4 * 16);
+        assert_eq!(alloc.stats().allocations, 4);
+    }
+}
 
 #[cfg(all(test, feature = "allocator-api2-04"))]
 mod tests {

@@ -867,6 +867,10 @@ crate::allocator_api::implement!(allocator_api2 for FixedBufferAllocator);
 #[cfg(feature = "allocator-api2-04")]
 crate::allocator_api::implement!(allocator_api2_04 for FixedBufferAllocator);
 
+// SAFETY: as for allocator-api2 0.2's trait above: the same methods.
+#[cfg(feature = "nightly")]
+crate::allocator_api::implement!(core for FixedBufferAllocator);
+
 #[cfg(test)]
 mod tests {
     //! One test per behaviour of Zig's `FixedBufferAllocator` (and its tests),

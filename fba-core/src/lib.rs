@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![no_std]
+// The `nightly` feature implements the standard library's own, unstable
+// `Allocator` as well, for `std`'s collections (`Vec::new_in`).
+#![cfg_attr(feature = "nightly", feature(allocator_api))]
 
 #[cfg(feature = "std")]
 extern crate std;

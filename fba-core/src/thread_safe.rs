@@ -847,6 +847,10 @@ crate::allocator_api::implement!(allocator_api2 for ThreadSafeFixedBufferAllocat
 #[cfg(feature = "allocator-api2-04")]
 crate::allocator_api::implement!(allocator_api2_04 for ThreadSafeFixedBufferAllocator, policy exhaustion);
 
+// SAFETY: as for allocator-api2 0.2's trait above: the same methods.
+#[cfg(feature = "nightly")]
+crate::allocator_api::implement!(core for ThreadSafeFixedBufferAllocator, policy exhaustion);
+
 // SAFETY: the same disjoint blocks as the `Allocator` impl, from a buffer
 // borrowed for `'static`. The methods never unwind: exhaustion returns null
 // whatever the policy (a `GlobalAlloc` must not panic), which is what lets
