@@ -99,107 +99,68 @@ macro_rules! implement {
 
 pub(crate) use implement;
 
-#[cfg(all(test, feature = "nightly"))]
-mod nightly_tests {
-    //! The standard library's own collections (`allocator_api`) on both
-    //! allocators.
+/// The same tests for each trait's collections: a `Vec` and a `Box` on the
+/// fixed buffer allocator, with the bytes they take, and `Vec`s on the
+/// thread-safe one from four threads.
+#[cfg(test)]
+macro_rules! collections_run_on_both_allocators {
+    ($name:ident if $feature:literal: $vec:path, $boxed:path) => {
+        #[cfg(feature = $feature)]
+        mod $name {
+            use $boxed as Box;
+            use $vec as Vec;
 
-    extern crate alloc;
+            use crate::testing::Aligned;
+            use crate::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 
-    use alloc::boxed::Box;
-    use alloc::vec::Vec;
-
-    use crate::testing::Aligned;
-    use crate::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
-
-    #[test]
-    fn std_collections_run_on_the_fixed_buffer_allocator() {
-        let mut memory = Aligned::<256>::new();
-        let alloc = FixedBufferAllocator::new(memory.bytes());
-        let mut numbers = Vec::with_capacity_in(4, &alloc);
-        numbers.extend_from_slice(&[1u32, 2, 3, 4]);
-        let boxed = Box::new_in(7u64, &alloc);
-        // 4 x 4 bytes, then 8 for the u64 at offset 16 (already aligned).
-        assert_eq!(alloc.used(), 4 * 4 + 8);
-        // Growing the Vec, not the last block, moves it: 8 x 4 new bytes.
-        numbers.push(5);
-        assert_eq!(alloc.used(), 4 * 4 + 8 + 8 * 4);
-        assert_eq!((*boxed, numbers.as_slice()), (7, &[1, 2, 3, 4, 5][..]));
-        assert_eq!(alloc.stats().allocations, 3);
-        assert!(Box::try_new_in([0u8; 512], &alloc).is_err());
-        drop((numbers, boxed));
-        assert_eq!(alloc.stats().live_allocations, 0);
-    }
-
-    #[test]
-    fn std_collections_run_on_the_thread_safe_allocator_across_threads() {
-        let mut memory = Aligned::<1024>::new();
-        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
-        std::thread::scope(|scope| {
-            for id in 0..4u8 {
-                let alloc = &alloc;
-                scope.spawn(move || {
-                    let mut bytes = Vec::with_capacity_in(16, alloc);
-                    bytes.extend(core::iter::repeat_n(id, 16));
-                    assert!(bytes.iter().all(|byte| *byte == id));
-                    core::mem::forget(bytes);
-                });
+            #[test]
+            fn collections_run_on_the_fixed_buffer_allocator() {
+                let mut memory = Aligned::<256>::new();
+                let alloc = FixedBufferAllocator::new(memory.bytes());
+                let mut numbers = Vec::with_capacity_in(4, &alloc);
+                numbers.extend_from_slice(&[1u32, 2, 3, 4]);
+                let boxed = Box::new_in(7u64, &alloc);
+                // 4 x 4 bytes, then 8 for the u64 at offset 16 (already aligned).
+                assert_eq!(alloc.used(), 4 * 4 + 8);
+                // The Vec's block is not the last one, so growing it to 8
+                // elements moves it: 8 x 4 new bytes after the box.
+                numbers.push(5);
+                assert_eq!(alloc.used(), 4 * 4 + 8 + 8 * 4);
+                assert_eq!((*boxed, numbers.as_slice()), (7, &[1, 2, 3, 4, 5][..]));
+                assert_eq!(alloc.stats().allocations, 3);
+                // Full: a fallible API gets the trait's own AllocError.
+                assert!(Box::try_new_in([0u8; 512], &alloc).is_err());
+                drop((numbers, boxed));
+                assert_eq!(alloc.stats().live_allocations, 0);
             }
-        });
-        // Four blocks of 16 bytes, none freed.
-        assert_eq!(alloc.used(), 4 * 16);
-        assert_eq!(alloc.stats().allocations, 4);
-    }
+
+            #[test]
+            fn collections_run_on_the_thread_safe_allocator_across_threads() {
+                let mut memory = Aligned::<1024>::new();
+                let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
+                std::thread::scope(|scope| {
+                    for id in 0..4u8 {
+                        let alloc = &alloc;
+                        scope.spawn(move || {
+                            let mut bytes = Vec::with_capacity_in(16, alloc);
+                            bytes.extend(core::iter::repeat_n(id, 16));
+                            assert!(bytes.iter().all(|byte| *byte == id));
+                            core::mem::forget(bytes);
+                        });
+                    }
+                });
+                // Four blocks of 16 bytes, none freed.
+                assert_eq!(alloc.used(), 4 * 16);
+                assert_eq!(alloc.stats().allocations, 4);
+            }
+        }
+    };
 }
 
-#[cfg(all(test, feature = "allocator-api2-04"))]
-mod tests {
-    //! allocator-api2 0.4's collections on both allocators.
+// allocator-api2 0.4's collections.
+#[cfg(test)]
+collections_run_on_both_allocators!(version_04 if "allocator-api2-04": allocator_api2_04::vec::Vec, allocator_api2_04::boxed::Box);
 
-    use allocator_api2_04::boxed::Box;
-    use allocator_api2_04::vec::Vec;
-
-    use crate::testing::Aligned;
-    use crate::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
-
-    #[test]
-    fn version_04_collections_run_on_the_fixed_buffer_allocator() {
-        let mut memory = Aligned::<256>::new();
-        let alloc = FixedBufferAllocator::new(memory.bytes());
-        let mut numbers = Vec::with_capacity_in(4, &alloc);
-        numbers.extend_from_slice(&[1u32, 2, 3, 4]);
-        let boxed = Box::new_in(7u64, &alloc);
-        // 4 x 4 bytes, then 8 for the u64 at offset 16 (already aligned).
-        assert_eq!(alloc.used(), 4 * 4 + 8);
-        // The Vec's block is not the last one, so growing it to 8
-        // elements moves it: 8 x 4 new bytes after the box.
-        numbers.push(5);
-        assert_eq!(alloc.used(), 4 * 4 + 8 + 8 * 4);
-        assert_eq!((*boxed, numbers.as_slice()), (7, &[1, 2, 3, 4, 5][..]));
-        assert_eq!(alloc.stats().allocations, 3);
-        // Full: a fallible 0.4 API gets its own AllocError.
-        assert!(Box::try_new_in([0u8; 512], &alloc).is_err());
-        drop((numbers, boxed));
-        assert_eq!(alloc.stats().live_allocations, 0);
-    }
-
-    #[test]
-    fn version_04_collections_run_on_the_thread_safe_allocator_across_threads() {
-        let mut memory = Aligned::<1024>::new();
-        let alloc = ThreadSafeFixedBufferAllocator::new(memory.bytes());
-        std::thread::scope(|scope| {
-            for id in 0..4u8 {
-                let alloc = &alloc;
-                scope.spawn(move || {
-                    let mut bytes = Vec::with_capacity_in(16, alloc);
-                    bytes.extend(core::iter::repeat_n(id, 16));
-                    assert!(bytes.iter().all(|byte| *byte == id));
-                    core::mem::forget(bytes);
-                });
-            }
-        });
-        // Four blocks of 16 bytes, none freed.
-        assert_eq!(alloc.used(), 4 * 16);
-        assert_eq!(alloc.stats().allocations, 4);
-    }
-}
+// The standard library's own collections (`allocator_api`, nightly).
+#[cfg(test)]
+collections_run_on_both_allocators!(nightly_tests if "nightly": std::vec::Vec, std::boxed::Box);
