@@ -32,12 +32,10 @@ macro_rules! implement {
                 &self,
                 layout: core::alloc::Layout,
             ) -> Result<core::ptr::NonNull<[u8]>, $api::alloc::AllocError> {
-                let block = (**self)
-                    .allocate_block(layout $(, (**self).$policy())?)
-                    .map_err(|_| $api::alloc::AllocError)?;
+                let block = <Self as $api::alloc::Allocator>::allocate(self, layout)?;
                 // SAFETY: the block is `layout.size()` writable bytes.
-                unsafe { core::ptr::write_bytes(block.as_ptr(), 0, layout.size()) };
-                Ok(core::ptr::NonNull::slice_from_raw_parts(block, layout.size()))
+                unsafe { core::ptr::write_bytes(block.cast::<u8>().as_ptr(), 0, layout.size()) };
+                Ok(block)
             }
 
             #[inline]
@@ -66,19 +64,20 @@ macro_rules! implement {
                 old_layout: core::alloc::Layout,
                 new_layout: core::alloc::Layout,
             ) -> Result<core::ptr::NonNull<[u8]>, $api::alloc::AllocError> {
-                // SAFETY: the caller's contract is ours.
-                let block = unsafe { (**self).grow_block(ptr, old_layout, new_layout $(, (**self).$policy())?) }
-                    .map_err(|_| $api::alloc::AllocError)?;
+                // SAFETY: the caller's contract is `grow`'s.
+                let block = unsafe {
+                    <Self as $api::alloc::Allocator>::grow(self, ptr, old_layout, new_layout)?
+                };
                 // SAFETY: the block holds `new_layout.size()` bytes, the first
                 // `old_layout.size()` of them the old contents.
                 unsafe {
                     core::ptr::write_bytes(
-                        block.as_ptr().add(old_layout.size()),
+                        block.cast::<u8>().as_ptr().add(old_layout.size()),
                         0,
                         new_layout.size() - old_layout.size(),
                     )
                 };
-                Ok(core::ptr::NonNull::slice_from_raw_parts(block, new_layout.size()))
+                Ok(block)
             }
 
             #[inline]

@@ -1109,6 +1109,23 @@ mod tests {
     }
 
     #[test]
+    fn allocate_zeroed_zeroes_bytes_a_freed_block_wrote() {
+        let mut memory = Aligned::<16>::new();
+        let alloc = FixedBufferAllocator::new(memory.bytes());
+        let dirty = allocate(&alloc, 8, 1);
+        // SAFETY: `dirty` has eight writable bytes; it is then freed as the
+        // last block, so the next allocation gets the same bytes.
+        unsafe {
+            dirty.as_ptr().write_bytes(0xAB, 8);
+            (&alloc).deallocate(dirty, layout(8, 1));
+        }
+        let zeroed = (&alloc).allocate_zeroed(layout(8, 1)).unwrap();
+        assert_eq!(zeroed.cast::<u8>(), dirty);
+        // SAFETY: the block has eight initialised bytes.
+        assert_eq!(unsafe { zeroed.as_ref() }, &[0; 8]);
+    }
+
+    #[test]
     fn shrink_of_last_allocation_rewinds_by_the_difference() {
         let mut memory = Aligned::<64>::new();
         let alloc = FixedBufferAllocator::new(memory.bytes());

@@ -96,7 +96,7 @@ for round in $(seq 1 "$rounds"); do
     printf 'round %d: %d #[memory_budget] tests %s s (CPU %s s), %d #[test]s %s s (CPU %s s)\n' \
         "$round" "$n" "$bw" "$bc" "$n" "$pw" "$pc"
 done
-ratio() { echo "$1 / $2" | bc -l; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { print a / b }'; }
 bw=$(printf '%s\n' "${budget_wall[@]}" | median) pw=$(printf '%s\n' "${plain_wall[@]}" | median)
 bc=$(printf '%s\n' "${budget_cpu[@]}" | median) pc=$(printf '%s\n' "${plain_cpu[@]}" | median)
 printf 'median wall: %.2f s vs %.2f s, ratio %.2f\n' "$bw" "$pw" "$(ratio "$bw" "$pw")"

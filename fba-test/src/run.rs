@@ -191,12 +191,12 @@ fn unusable(test: &BudgetTest, reason: &str) -> ! {
 /// `rerun(capacity)` runs the body once more, for an over-budget test whose
 /// budget was rewritten (`None` where the result stands as it is).
 #[track_caller]
-fn conclude<R: Outcome>(
+fn conclude(
     test: &BudgetTest,
     measurement: Measurement,
-    mut result: Option<thread::Result<R>>,
-    mut rerun: impl FnMut(usize) -> Option<thread::Result<R>>,
-) -> R {
+    mut result: Option<thread::Result<Returned>>,
+    mut rerun: impl FnMut(usize) -> Option<thread::Result<Returned>>,
+) -> Returned {
     let name = test.name();
     let site = test.site(&name);
     let reporting =
