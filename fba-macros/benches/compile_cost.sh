@@ -5,7 +5,7 @@
 # this checkout's `fba` by path and share one target directory, so the
 # dependencies are built once, untimed; each timed build compiles the test
 # crate alone from scratch (`cargo clean -p` first: no incremental state to
-# reuse), `ROUNDS` times, alternating.
+# reuse), `ROUNDS` times, alternating (and alternating which goes first).
 #
 #   bash fba-macros/benches/compile_cost.sh            # N=100, ROUNDS=5
 #   N=200 ROUNDS=3 bash fba-macros/benches/compile_cost.sh
@@ -90,8 +90,15 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 budget_wall=() budget_cpu=() plain_wall=() plain_cpu=()
 for round in $(seq 1 "$rounds"); do
-    read -r bw bc < <(build budget_tests)
-    read -r pw pc < <(build plain_tests)
+    # Which goes first alternates too: on this machine the second build of
+    # a pair is measurably slower, whichever crate it is.
+    if ((round % 2)); then
+        read -r bw bc < <(build budget_tests)
+        read -r pw pc < <(build plain_tests)
+    else
+        read -r pw pc < <(build plain_tests)
+        read -r bw bc < <(build budget_tests)
+    fi
     budget_wall+=("$bw") budget_cpu+=("$bc") plain_wall+=("$pw") plain_cpu+=("$pc")
     printf 'round %d: %d #[memory_budget] tests %s s (CPU %s s), %d #[test]s %s s (CPU %s s)\n' \
         "$round" "$n" "$bw" "$bc" "$n" "$pw" "$pc"
