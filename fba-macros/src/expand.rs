@@ -373,7 +373,8 @@ fn runtime(tokio: &Tokio) -> TokenStream {
 ///   targets, where `#[test]` functions are not compiled).
 ///
 /// The body goes to `run_fixed` (and its siblings) as a `&mut dyn FnMut`,
-/// so nothing of the runtime is compiled per test: a budget test costs its
+/// of a `fn` pointer when it captures nothing, so nothing of the runtime
+/// and no vtable is compiled per test: a budget test costs its
 /// crate little more to build than a `#[test]`
 /// (`fba-macros/benches/compile_cost.sh`).
 fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
@@ -506,6 +507,29 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
             quote!(|alloc| #driven)
         }
     };
+    // A body that captures nothing (all but one driven on a tokio runtime)
+    // goes to the runtime as a function pointer: a `dyn FnMut` of a `fn`
+    // type has one vtable per return type, where a function's or closure's
+    // own type would compile its shims again for every test.
+    let body = match (&test.tokio, args.case) {
+        (Some(_), None) if test.asyncness => body,
+        _ => {
+            let pointer = match test.allocator {
+                Allocator::Fixed => quote!(fixed_fn),
+                Allocator::ThreadSafe => quote!(thread_safe_fn),
+                Allocator::Global => quote!(global_fn),
+            };
+            quote!(#krate::__private::#pointer(#body))
+        }
+    };
+    // The harness calls the runner itself when the test returns nothing,
+    // and a closure that reads what it returned otherwise.
+    let registered_run = match output {
+        ReturnType::Default => quote!(#krate::__private::Run::Unit(#runner)),
+        ReturnType::Type(..) => quote! {
+            #krate::__private::Run::Returning(|| #krate::__private::conclude(#runner()))
+        },
+    };
     let test_attribute = (test.already_a_test || args.made_a_test)
         .not()
         .then(|| quote!(#[test]));
@@ -540,7 +564,7 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
             #krate::__private::RegisteredTest {
                 test: &#test_static,
                 ignored: #ignored,
-                run: || #krate::__private::conclude(#runner()),
+                run: #registered_run,
             }
         }
     }
@@ -588,6 +612,26 @@ mod tests {
         let text = expand_text("4096", "#");
         assert!(text.starts_with(":: core :: compile_error !"), "{text}");
         assert!(syn::parse_str::<syn::File>(&text).is_ok(), "{text}");
+    }
+
+    #[test]
+    fn a_body_that_captures_nothing_goes_as_a_fn_pointer_and_a_unit_test_registers_its_runner() {
+        let text = expand_text("64", "fn f(a: &FixedBufferAllocator) {}");
+        assert!(
+            text.contains("& mut :: fba :: __private :: fixed_fn (f)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("run : :: fba :: __private :: Run :: Unit (__fba_run_f)"),
+            "{text}"
+        );
+        let global = expand_text("64", "fn g() -> Result<(), String> { Ok(()) }");
+        assert!(global.contains("global_fn (g)"), "{global}");
+        assert!(
+            global
+                .contains("Run :: Returning (|| :: fba :: __private :: conclude (__fba_run_g ()))"),
+            "{global}"
+        );
     }
 
     #[test]
@@ -694,7 +738,7 @@ mod tests {
         let own = expand_text("64", "async fn f(a: &FixedBufferAllocator) {}");
         assert!(
             own.contains(
-                "run_fixed (& __fba_test_f , & mut | alloc | :: fba :: __private :: block_on (f (alloc)))"
+                "run_fixed (& __fba_test_f , & mut :: fba :: __private :: fixed_fn (| alloc | :: fba :: __private :: block_on (f (alloc))))"
             ),
             "{own}"
         );
@@ -759,7 +803,9 @@ mod tests {
             "#[test] fn case_1() -> impl ::core::ops::FnOnce(&::fba::FixedBufferAllocator<'_>) -> Result<(), String> { f(1) }",
         );
         assert!(
-            case.contains("run_fixed (& __fba_test_case_1 , & mut | alloc | case_1 () (alloc))"),
+            case.contains(
+                "run_fixed (& __fba_test_case_1 , & mut :: fba :: __private :: fixed_fn (| alloc | case_1 () (alloc)))"
+            ),
             "{case}"
         );
         assert!(

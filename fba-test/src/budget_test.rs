@@ -196,9 +196,31 @@ pub struct RegisteredTest {
     pub test: &'static BudgetTest,
     /// Whether the function is `#[ignore]`d.
     pub ignored: bool,
-    /// Runs it: `Err` with the reason when it fails by returning (a panic
-    /// fails it too).
-    pub run: fn() -> Result<(), String>,
+    /// Runs it.
+    pub run: Run,
+}
+
+/// How the budget harness runs a registered test.
+#[derive(Debug, Clone, Copy)]
+pub enum Run {
+    /// A test that returns nothing: its runner itself (fails by panicking).
+    Unit(fn()),
+    /// A test that returns a value: `Err` with the reason when it fails by
+    /// returning (a panic fails it too).
+    Returning(fn() -> Result<(), String>),
+}
+
+impl Run {
+    /// Runs the test: `Err` with the reason when it failed by returning.
+    pub(crate) fn call(self) -> Result<(), String> {
+        match self {
+            Run::Unit(run) => {
+                run();
+                Ok(())
+            }
+            Run::Returning(run) => run(),
+        }
+    }
 }
 
 inventory::collect!(RegisteredTest);

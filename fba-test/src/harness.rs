@@ -34,7 +34,7 @@ pub fn main() -> ExitCode {
             let run = registered.run;
             let name = registered.test.name();
             Trial::test(name.clone(), move || {
-                output::running_test(&name, run).map_err(Failed::from)
+                output::running_test(&name, || run.call()).map_err(Failed::from)
             })
             .with_ignored_flag(registered.ignored)
         })

@@ -7,7 +7,7 @@ use fba_core::{FixedBufferAllocator, ThreadSafeFixedBufferAllocator};
 pub use inventory;
 
 pub use crate::block_on::block_on;
-pub use crate::budget_test::{BudgetLiteral, BudgetTest, RegisteredTest};
+pub use crate::budget_test::{BudgetLiteral, BudgetTest, RegisteredTest, Run};
 use crate::global;
 pub use crate::injection::FailurePolicy;
 use crate::outcome::{Outcome, Returned};
@@ -57,6 +57,25 @@ pub fn run_global<R: Outcome + 'static>(test: &BudgetTest, body: &mut dyn FnMut(
 /// runs it with the allocator. Pins the closure's signature to one that
 /// takes an allocator of any lifetime.
 pub fn fixed_case<R, F: FnOnce(&FixedBufferAllocator<'_>) -> R>(body: F) -> F {
+    body
+}
+
+/// A body as a function pointer, which `&mut` makes a `dyn FnMut` for
+/// [`run_fixed`]: one vtable per return type for all the tests of a crate,
+/// instead of call shims compiled for each test's own function type.
+pub fn fixed_fn<R>(body: fn(&FixedBufferAllocator<'_>) -> R) -> fn(&FixedBufferAllocator<'_>) -> R {
+    body
+}
+
+/// [`fixed_fn`] for the thread-safe allocator.
+pub fn thread_safe_fn<R>(
+    body: fn(&ThreadSafeFixedBufferAllocator<'_>) -> R,
+) -> fn(&ThreadSafeFixedBufferAllocator<'_>) -> R {
+    body
+}
+
+/// [`fixed_fn`] for global-allocator mode.
+pub fn global_fn<R>(body: fn() -> R) -> fn() -> R {
     body
 }
 
