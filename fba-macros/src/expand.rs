@@ -495,7 +495,20 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
         Some(_) => quote!(__fba_runtime.block_on(#future)),
         None => quote!(#krate::__private::block_on(#future)),
     };
-    let body = match (args.case, test.asyncness, test.allocator) {
+    // A body that captures nothing goes to the runtime as a function
+    // pointer: a `dyn FnMut` of a `fn` type has one vtable per return type,
+    // where a function's or closure's own type would compile its shims again
+    // for every test. Only a body driven on a tokio runtime captures (it).
+    let pointer = match test.allocator {
+        Allocator::Fixed => quote!(fixed_fn),
+        Allocator::ThreadSafe => quote!(thread_safe_fn),
+        Allocator::Global => quote!(global_fn),
+    };
+    let as_pointer = |body: TokenStream| match (&test.tokio, args.case) {
+        (Some(_), None) if test.asyncness => body,
+        _ => quote!(#krate::__private::#pointer(#body)),
+    };
+    let body = as_pointer(match (args.case, test.asyncness, test.allocator) {
         (Some(_), _, _) => quote!(|alloc| #name()(alloc)),
         (None, false, _) => quote!(#name),
         (None, true, Allocator::Global) => {
@@ -506,22 +519,7 @@ fn budget_test(args: &Args, test: &Test, mut function: ItemFn) -> TokenStream {
             let driven = drive(quote!(#name(alloc)));
             quote!(|alloc| #driven)
         }
-    };
-    // A body that captures nothing (all but one driven on a tokio runtime)
-    // goes to the runtime as a function pointer: a `dyn FnMut` of a `fn`
-    // type has one vtable per return type, where a function's or closure's
-    // own type would compile its shims again for every test.
-    let body = match (&test.tokio, args.case) {
-        (Some(_), None) if test.asyncness => body,
-        _ => {
-            let pointer = match test.allocator {
-                Allocator::Fixed => quote!(fixed_fn),
-                Allocator::ThreadSafe => quote!(thread_safe_fn),
-                Allocator::Global => quote!(global_fn),
-            };
-            quote!(#krate::__private::#pointer(#body))
-        }
-    };
+    });
     // The harness calls the runner itself when the test returns nothing,
     // and a closure that reads what it returned otherwise.
     let registered_run = match output {
