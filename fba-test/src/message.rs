@@ -537,8 +537,8 @@ pub(crate) fn not_deterministic(site: &Site<'_>, reason: &str) -> String {
     };
     format!(
         "memory use of {} is not deterministic: {reason}\n\
-         a budget test needs a body whose allocations depend only on its input; if they depend on thread timing, \
-         {runs}",
+         a budget test needs a body whose allocations depend only on its input: give a random generator a fixed \
+         seed (proptest: `TestRunner::deterministic()`); if they depend on thread timing, {runs}",
         site.name
     )
 }
@@ -738,12 +738,13 @@ mod tests {
     }
 
     #[test]
-    fn not_deterministic_names_runs_and_where_to_write_it() {
+    fn not_deterministic_names_a_fixed_seed_runs_and_where_to_write_it() {
         assert_eq!(
             not_deterministic(&SITE, "it varied"),
             "memory use of tests::parses_a_header is not deterministic: it varied\n\
-             a budget test needs a body whose allocations depend only on its input; if they depend on thread \
-             timing, judge the largest of several runs: write #[memory_budget(.., runs = 5)] at src/lib.rs:42"
+             a budget test needs a body whose allocations depend only on its input: give a random generator a \
+             fixed seed (proptest: `TestRunner::deterministic()`); if they depend on thread timing, judge the \
+             largest of several runs: write #[memory_budget(.., runs = 5)] at src/lib.rs:42"
         );
     }
 
