@@ -12,6 +12,13 @@
 #
 # Prints each round's seconds (wall, and CPU: user + system) and the ratios
 # of the medians.
+#
+#   MEASURE=instructions bash fba-macros/benches/compile_cost.sh
+#
+# counts instead the instructions each test build executes (rustc, the proc
+# macro inside it and the linker it runs, under valgrind's cachegrind), once
+# per crate: a count that does not move with the machine's load, for
+# comparing changes smaller than the wall time's noise. It needs valgrind.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 n="${N:-100}"
@@ -85,6 +92,42 @@ echo "building the dependencies (untimed)"
 for name in budget_tests plain_tests; do
     cargo test --quiet --no-run --manifest-path "$work/$name/Cargo.toml" --target-dir "$work/target"
 done
+
+if [[ "${MEASURE:-wall}" == instructions ]]; then
+    command -v valgrind >/dev/null || {
+        echo "MEASURE=instructions needs valgrind (apt-get install valgrind)" >&2
+        exit 2
+    }
+    # Cargo runs the wrapper for the crate's own rustc calls only (it is
+    # the workspace's one member; the dependencies are built already).
+    wrapper="$work/under-valgrind.sh"
+    cat >"$wrapper" <<'SH'
+#!/usr/bin/env bash
+exec valgrind --tool=cachegrind --cache-sim=no --trace-children=yes \
+    --cachegrind-out-file=/dev/null --log-file="$FBA_VALGRIND_LOGS/%p.log" "$@"
+SH
+    chmod +x "$wrapper"
+    count() { # crate name; prints the instructions of its test build, then the linker's
+        local dir="$work/$1" logs="$work/valgrind-$1"
+        rm -rf "$logs" && mkdir -p "$logs"
+        cargo clean --quiet -p "$1" --manifest-path "$dir/Cargo.toml" --target-dir "$work/target"
+        FBA_VALGRIND_LOGS="$logs" RUSTC_WORKSPACE_WRAPPER="$wrapper" \
+            cargo test --quiet --no-run --manifest-path "$dir/Cargo.toml" --target-dir "$work/target" 2>/dev/null
+        # Each log names its command and ends with its instruction count
+        # ("I refs: 2,804,329,479"); the linker is `ld` or `rust-lld`.
+        awk '/Command:/ { linker = ($3 ~ /(ld|lld)$/) }
+             /I *refs:/ { gsub(",", "", $NF); total += $NF; if (linker) linked += $NF }
+             END { printf "%.0f %.0f\n", total, linked }' "$logs"/*.log
+    }
+    read -r bi bl < <(count budget_tests)
+    read -r pi pl < <(count plain_tests)
+    giga() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e9 }'; }
+    printf '%d #[memory_budget] tests: %s G instructions (linking %s G)\n' "$n" "$(giga "$bi")" "$(giga "$bl")"
+    printf '%d #[test]s:               %s G instructions (linking %s G)\n' "$n" "$(giga "$pi")" "$(giga "$pl")"
+    awk -v bi="$bi" -v bl="$bl" -v pi="$pi" -v pl="$pl" 'BEGIN {
+        printf "ratio %.3f; without linking %.3f\n", bi / pi, (bi - bl) / (pi - pl) }'
+    exit 0
+fi
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
