@@ -111,16 +111,26 @@ SH
         local dir="$work/$1" logs="$work/valgrind-$1"
         rm -rf "$logs" && mkdir -p "$logs"
         cargo clean --quiet -p "$1" --manifest-path "$dir/Cargo.toml" --target-dir "$work/target"
-        FBA_VALGRIND_LOGS="$logs" RUSTC_WORKSPACE_WRAPPER="$wrapper" \
-            cargo test --quiet --no-run --manifest-path "$dir/Cargo.toml" --target-dir "$work/target" 2>/dev/null
-        # Each log names its command and ends with its instruction count
-        # ("I refs: 2,804,329,479"); the linker is `ld` or `rust-lld`.
-        awk '/Command:/ { linker = ($3 ~ /(ld|lld)$/) }
-             /I *refs:/ { gsub(",", "", $NF); total += $NF; if (linker) linked += $NF }
+        if ! FBA_VALGRIND_LOGS="$logs" RUSTC_WORKSPACE_WRAPPER="$wrapper" \
+            cargo test --quiet --no-run --manifest-path "$dir/Cargo.toml" --target-dir "$work/target" \
+            2>"$logs/cargo.err"; then
+            echo "the test build of $1 failed:" >&2
+            cat "$logs/cargo.err" >&2
+            return 1
+        fi
+        # Each log names its command ("==pid== Command: path args") and
+        # ends with its count ("I refs: 2,804,329,479"). Rustc's probes
+        # (`-vV`, `--crate-name ___ --print`), which cargo runs through the
+        # wrapper when it is new, are left out; what rustc starts (`cc`,
+        # the linker) is linking.
+        awk '/Command:/ { probe = ($0 ~ / -vV$/ || $0 ~ /--crate-name ___ /); linker = ($3 !~ /rustc$/) }
+             /I *refs:/ && !probe { gsub(",", "", $NF); total += $NF; if (linker) linked += $NF }
              END { printf "%.0f %.0f\n", total, linked }' "$logs"/*.log
     }
-    read -r bi bl < <(count budget_tests)
-    read -r pi pl < <(count plain_tests)
+    counts=$(count budget_tests)
+    read -r bi bl <<<"$counts"
+    counts=$(count plain_tests)
+    read -r pi pl <<<"$counts"
     giga() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e9 }'; }
     printf '%d #[memory_budget] tests: %s G instructions (linking %s G)\n' "$n" "$(giga "$bi")" "$(giga "$bl")"
     printf '%d #[test]s:               %s G instructions (linking %s G)\n' "$n" "$(giga "$pi")" "$(giga "$pl")"

@@ -537,8 +537,9 @@ pub(crate) fn not_deterministic(site: &Site<'_>, reason: &str) -> String {
     };
     format!(
         "memory use of {} is not deterministic: {reason}\n\
-         a budget test needs a body whose allocations depend only on its input: give a random generator a fixed \
-         seed (proptest: `TestRunner::deterministic()`); if they depend on thread timing, {runs}",
+         a budget test needs a body whose allocations depend only on its input; if they depend on a random \
+         generator, give it a fixed seed (proptest: `TestRunner::deterministic()`); if they depend on thread \
+         timing, {runs}",
         site.name
     )
 }
@@ -742,9 +743,9 @@ mod tests {
         assert_eq!(
             not_deterministic(&SITE, "it varied"),
             "memory use of tests::parses_a_header is not deterministic: it varied\n\
-             a budget test needs a body whose allocations depend only on its input: give a random generator a \
-             fixed seed (proptest: `TestRunner::deterministic()`); if they depend on thread timing, judge the \
-             largest of several runs: write #[memory_budget(.., runs = 5)] at src/lib.rs:42"
+             a budget test needs a body whose allocations depend only on its input; if they depend on a random \
+             generator, give it a fixed seed (proptest: `TestRunner::deterministic()`); if they depend on thread \
+             timing, judge the largest of several runs: write #[memory_budget(.., runs = 5)] at src/lib.rs:42"
         );
     }
 
