@@ -14,6 +14,7 @@
 //! headroom, trials and verdict. The table goes to stdout after the summary,
 //! or to stderr with `--format json`, so that the JSON stream stays valid.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use libtest_mimic::{Arguments, Failed, FormatSetting, Trial};
@@ -27,9 +28,9 @@ use crate::summary::{self, ReportRow};
 
 /// Runs the budget tests registered in this binary and prints the table.
 pub fn main() -> ExitCode {
-    let args = Arguments::from_args();
+    let (args, filters) = arguments(std::env::args_os().collect());
     output::harness_starts(matches!(args.format, Some(FormatSetting::Json)));
-    let trials = budget_test::registered()
+    let trials: Vec<Trial> = budget_test::registered()
         .map(|registered| {
             let run = registered.run;
             let name = registered.test.name();
@@ -39,6 +40,10 @@ pub fn main() -> ExitCode {
             .with_ignored_flag(registered.ignored)
         })
         .collect();
+    let args = match filters {
+        Some(filters) => any_of(args, &filters, &trials),
+        None => args,
+    };
     let conclusion = libtest_mimic::run(&args, trials);
     if !args.list {
         let rows = report::rows();
@@ -49,6 +54,87 @@ pub fn main() -> ExitCode {
         }
     }
     conclusion.exit_code()
+}
+
+/// The command line, parsed as libtest-mimic does, and the filters when
+/// there are several: libtest runs the tests that match any of its filters
+/// (`cargo test -- parse format`), libtest-mimic takes one.
+fn arguments(command_line: Vec<OsString>) -> (Arguments, Option<Vec<String>>) {
+    let (filters, rest) = positional(&command_line);
+    if filters.len() < 2 {
+        return (Arguments::from_iter(command_line), None);
+    }
+    let filters = filters
+        .iter()
+        .map(|filter| filter.to_string_lossy().into_owned())
+        .collect();
+    (Arguments::from_iter(rest), Some(filters))
+}
+
+/// The positional arguments of a libtest command line (the filters), and
+/// the command line without them. libtest-mimic's options that take a
+/// value (`--skip X`, `--format X`, `-Z X`, ...) keep it; after `--` every
+/// argument is positional.
+fn positional(command_line: &[OsString]) -> (Vec<OsString>, Vec<OsString>) {
+    const TAKE_A_VALUE: [&str; 5] = [
+        "--test-threads",
+        "--logfile",
+        "--skip",
+        "--color",
+        "--format",
+    ];
+    let (mut filters, mut rest) = (Vec::new(), Vec::new());
+    let mut arguments = command_line.iter();
+    rest.extend(arguments.next().cloned());
+    let mut value_next = false;
+    let mut options_end = false;
+    for argument in arguments {
+        let text = argument.to_string_lossy();
+        if value_next {
+            value_next = false;
+            rest.push(argument.clone());
+        } else if options_end || !text.starts_with('-') || text == "-" {
+            filters.push(argument.clone());
+        } else {
+            if text == "--" {
+                options_end = true;
+            } else if let Some(long) = text.strip_prefix("--") {
+                value_next = !long.contains('=') && TAKE_A_VALUE.contains(&text.as_ref());
+            } else {
+                // Short flags, which may be grouped (`-qZ x`): `-Z`'s value
+                // is the rest of the argument or, when `Z` ends it, the next.
+                value_next = text.ends_with('Z');
+            }
+            rest.push(argument.clone());
+        }
+    }
+    (filters, rest)
+}
+
+/// `args` made to run the trials that match any of `filters` as libtest
+/// does: each test the filters leave out is skipped by its exact name, so
+/// libtest-mimic lists, runs and counts as filtered out exactly those.
+fn any_of(args: Arguments, filters: &[String], trials: &[Trial]) -> Arguments {
+    let matches = |trial: &Trial| {
+        filters.iter().any(|filter| {
+            let one = Arguments {
+                filter: Some(filter.clone()),
+                ..args.clone()
+            };
+            !one.is_filtered_out(trial)
+        })
+    };
+    let skip = trials
+        .iter()
+        .filter(|trial| !matches(trial))
+        .map(|trial| trial.name().to_owned())
+        .collect();
+    Arguments {
+        filter: None,
+        exact: true,
+        skip,
+        ..args
+    }
 }
 
 /// The table of `rows` (sorted by test path), or nothing without rows.
@@ -142,6 +228,81 @@ mod tests {
         measurement.needed = needed;
         measurement.trials = 3;
         Row::new(test.to_owned(), "src/lib.rs", 1, &measurement)
+    }
+
+    fn command_line(arguments: &[&str]) -> Vec<OsString> {
+        arguments.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn the_filters_are_the_positional_arguments_not_the_options_values() {
+        let (filters, rest) = positional(&command_line(&[
+            "budgets",
+            "parse",
+            "--skip",
+            "slow",
+            "--format=terse",
+            "--test-threads",
+            "2",
+            "-qZ",
+            "unstable-options",
+            "format",
+            "--exact",
+            "--",
+            "--odd-name",
+        ]));
+        assert_eq!(filters, command_line(&["parse", "format", "--odd-name"]));
+        assert_eq!(
+            rest,
+            command_line(&[
+                "budgets",
+                "--skip",
+                "slow",
+                "--format=terse",
+                "--test-threads",
+                "2",
+                "-qZ",
+                "unstable-options",
+                "--exact",
+                "--",
+            ])
+        );
+    }
+
+    #[test]
+    fn one_filter_goes_to_libtest_mimic_as_it_is() {
+        let (args, filters) = arguments(command_line(&["budgets", "parse", "--exact"]));
+        assert_eq!(filters, None);
+        assert_eq!(args.filter.as_deref(), Some("parse"));
+        assert!(args.exact);
+    }
+
+    #[test]
+    fn several_filters_run_the_tests_that_match_any_of_them() {
+        let trials = ["a::parse", "a::format", "b::parse_slowly", "b::other"]
+            .map(|name| Trial::test(name, || Ok(())));
+        let selected = |line: &[&str]| {
+            let (args, filters) = arguments(command_line(line));
+            let args = any_of(args, &filters.expect("two filters or more"), &trials);
+            trials
+                .iter()
+                .filter(|trial| !args.is_filtered_out(trial))
+                .map(|trial| trial.name().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            selected(&["budgets", "parse", "format"]),
+            ["a::parse", "a::format", "b::parse_slowly"]
+        );
+        // `--exact` and `--skip` keep their meaning for each filter.
+        assert_eq!(
+            selected(&["budgets", "a::parse", "b::other", "--exact"]),
+            ["a::parse", "b::other"]
+        );
+        assert_eq!(
+            selected(&["budgets", "parse", "other", "--skip", "slow"]),
+            ["a::parse", "b::other"]
+        );
     }
 
     #[test]

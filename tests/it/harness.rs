@@ -150,6 +150,43 @@ fn filters_exact_skip_and_ignored_work_as_in_cargo_test() {
 }
 
 #[test]
+fn several_filters_run_the_tests_that_match_any_as_in_cargo_test() {
+    let listed = text(&run(&["--list"], &[]).stdout)
+        .lines()
+        .filter(|line| line.ends_with(": test"))
+        .count();
+    // `explicit::` has three tests and an ignored one, `--skip threads`
+    // leaves out one of the three; `global::` has two.
+    let output = run(&["explicit::", "global::", "--skip", "threads"], &[]);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let summary = format!(
+        "test result: ok. {} passed; 0 failed; 1 ignored; 0 measured; {} filtered out",
+        2 + 2,
+        listed - (3 + 1 + 2 - 1)
+    );
+    assert!(stdout.contains(&summary), "{summary}:\n{stdout}");
+    let exact = text(
+        &run(
+            &[
+                "explicit::formats_a_line",
+                "global::collects_numbers",
+                "--exact",
+            ],
+            &[],
+        )
+        .stdout,
+    );
+    assert!(
+        exact.contains(&format!(
+            "test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; {} filtered out",
+            listed - 2
+        )),
+        "{exact}"
+    );
+}
+
+#[test]
 fn with_format_json_stdout_is_json_and_the_table_goes_to_stderr() {
     let output = run(
         &["explicit::", "--format", "json", "-Z", "unstable-options"],
