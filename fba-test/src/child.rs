@@ -154,6 +154,15 @@ pub(crate) fn spawn(name: &str, role: Role) -> Result<Output, String> {
 /// Runs the test `name` in a child process with `role`, as [`spawn`], and
 /// says whether it had to be stopped.
 pub(crate) fn run(name: &str, role: Role) -> Result<Ended, String> {
+    if cfg!(miri) {
+        // Miri would stop the whole run at the first process it cannot
+        // start (or at `current_exe`), not fail this one test.
+        return Err(
+            "this test runs child processes of the test binary (`verify`, `cold`, failure injection), which Miri \
+             cannot start: leave it out of Miri's runs with #[cfg_attr(miri, ignore)]"
+                .to_owned(),
+        );
+    }
     let executable =
         std::env::current_exe().map_err(|error| format!("cannot find the test binary: {error}"))?;
     let runner = runner()?;
@@ -336,6 +345,18 @@ pub(crate) fn aborted(output: &Output) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Run by CI under Miri, where a process that cannot be started would
+    // stop every test.
+    #[cfg(miri)]
+    #[test]
+    fn under_miri_a_child_process_is_an_error_of_the_test() {
+        let error = run("tests::any", Role::Measure { sites: false })
+            .err()
+            .expect("no child process under Miri");
+        assert!(error.contains("Miri cannot start"), "{error}");
+        assert!(error.contains("#[cfg_attr(miri, ignore)]"), "{error}");
+    }
 
     #[test]
     fn roles_round_trip_through_the_environment() {

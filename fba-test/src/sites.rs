@@ -369,7 +369,14 @@ impl Stacks {
         Stacks {
             stacks,
             resolved: HashMap::new(),
-            root: std::env::current_dir().ok(),
+            // Under Miri's isolation `getcwd` stops the whole run instead
+            // of failing, so there the files are shown as debug info has
+            // them.
+            root: if cfg!(miri) {
+                None
+            } else {
+                std::env::current_dir().ok()
+            },
         }
     }
 
@@ -520,6 +527,12 @@ fn library(name: &str) -> bool {
             | "test"
             | "__rustc"
     ) || name.starts_with("__rust")
+        // The shims `#[global_allocator]` writes into the user's crate, as
+        // Miri names them (`my_crate::_::__rust_alloc`).
+        || name.ends_with("::__rust_alloc")
+        || name.ends_with("::__rust_alloc_zeroed")
+        || name.ends_with("::__rust_realloc")
+        || name.ends_with("::__rust_dealloc")
         || matches!(
             name,
             "rust_begin_unwind" | "rust_panic" | "rust_eh_personality"
@@ -574,6 +587,8 @@ mod tests {
             "hashbrown::raw::RawTableInner::fallible_with_capacity",
             "<&fba_core::fixed::FixedBufferAllocator as allocator_api2::stable::alloc::Allocator>::allocate",
             "__rustc::__rust_alloc",
+            "my_crate::tests::_::__rust_alloc",
+            "my_crate::_::__rust_realloc",
             "std::panicking::try",
             "rust_begin_unwind",
         ] {
