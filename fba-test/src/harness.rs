@@ -58,8 +58,18 @@ pub fn main() -> ExitCode {
 
 /// The command line, parsed as libtest-mimic does, and the filters when
 /// there are several: libtest runs the tests that match any of its filters
-/// (`cargo test -- parse format`), libtest-mimic takes one.
-fn arguments(command_line: Vec<OsString>) -> (Arguments, Option<Vec<String>>) {
+/// (`cargo test -- parse format`), libtest-mimic takes one. libtest's
+/// `--no-capture` (since Rust 1.88) is libtest-mimic's `--nocapture`.
+fn arguments(mut command_line: Vec<OsString>) -> (Arguments, Option<Vec<String>>) {
+    let options = command_line
+        .iter()
+        .position(|argument| argument == "--")
+        .unwrap_or(command_line.len());
+    for argument in &mut command_line[..options] {
+        if argument == "--no-capture" {
+            *argument = OsString::from("--nocapture");
+        }
+    }
     let (filters, rest) = positional(&command_line);
     if filters.len() < 2 {
         return (Arguments::from_iter(command_line), None);
@@ -266,6 +276,20 @@ mod tests {
                 "--exact",
                 "--",
             ])
+        );
+    }
+
+    #[test]
+    fn no_capture_is_taken_in_both_spellings() {
+        for spelling in ["--nocapture", "--no-capture"] {
+            let (args, _) = arguments(command_line(&["budgets", spelling]));
+            assert!(args.nocapture, "{spelling}");
+        }
+        let (args, _) = arguments(command_line(&["budgets", "--", "--no-capture"]));
+        assert_eq!(
+            args.filter.as_deref(),
+            Some("--no-capture"),
+            "a filter after `--`"
         );
     }
 

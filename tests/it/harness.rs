@@ -123,6 +123,18 @@ fn a_run_ends_with_the_table_of_budgets_sorted_by_test() {
 fn filters_exact_skip_and_ignored_work_as_in_cargo_test() {
     let exact = text(&run(&["explicit::parses_a_header", "--exact"], &[]).stdout);
     assert!(exact.contains("test result: ok. 1 passed"), "{exact}");
+    // libtest's spelling since Rust 1.88, beside `--nocapture`.
+    let no_capture = text(
+        &run(
+            &["explicit::parses_a_header", "--exact", "--no-capture"],
+            &[],
+        )
+        .stdout,
+    );
+    assert!(
+        no_capture.contains("test result: ok. 1 passed"),
+        "{no_capture}"
+    );
     let skipped = text(&run(&["explicit::", "--skip", "threads"], &[]).stdout);
     assert!(
         skipped.contains("test result: ok. 2 passed; 0 failed; 1 ignored"),
