@@ -28,7 +28,16 @@ use crate::summary::{self, ReportRow};
 
 /// Runs the budget tests registered in this binary and prints the table.
 pub fn main() -> ExitCode {
-    let (args, filters) = arguments(std::env::args_os().collect());
+    let (mut args, filters) = arguments(std::env::args_os().collect());
+    if args.test_threads.is_none() {
+        match test_threads(std::env::var_os("RUST_TEST_THREADS")) {
+            Ok(threads) => args.test_threads = threads,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::from(101);
+            }
+        }
+    }
     output::harness_starts(matches!(args.format, Some(FormatSetting::Json)));
     let trials: Vec<Trial> = budget_test::registered()
         .map(|registered| {
@@ -79,6 +88,22 @@ fn arguments(mut command_line: Vec<OsString>) -> (Arguments, Option<Vec<String>>
         .map(|filter| filter.to_string_lossy().into_owned())
         .collect();
     (Arguments::from_iter(rest), Some(filters))
+}
+
+/// The threads `RUST_TEST_THREADS` asks for, which libtest honours when
+/// `--test-threads` is not given (libtest-mimic does not read it).
+fn test_threads(value: Option<OsString>) -> Result<Option<usize>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match value.to_str().and_then(|text| text.parse::<usize>().ok()) {
+        Some(threads) if threads > 0 => Ok(Some(threads)),
+        _ => Err(format!(
+            "RUST_TEST_THREADS is `{}`, which is not a number of threads: give a whole number of at least 1, \
+             or unset it",
+            value.to_string_lossy()
+        )),
+    }
 }
 
 /// The positional arguments of a libtest command line (the filters), and
@@ -291,6 +316,22 @@ mod tests {
             Some("--no-capture"),
             "a filter after `--`"
         );
+    }
+
+    #[test]
+    fn rust_test_threads_gives_the_threads_and_a_bad_value_is_a_sentence() {
+        assert_eq!(test_threads(None), Ok(None));
+        assert_eq!(test_threads(Some("1".into())), Ok(Some(1)));
+        assert_eq!(test_threads(Some("8".into())), Ok(Some(8)));
+        for bad in ["0", "two", "-1", ""] {
+            assert_eq!(
+                test_threads(Some(bad.into())),
+                Err(format!(
+                    "RUST_TEST_THREADS is `{bad}`, which is not a number of threads: give a whole number of at \
+                     least 1, or unset it"
+                ))
+            );
+        }
     }
 
     #[test]

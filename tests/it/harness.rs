@@ -123,6 +123,19 @@ fn a_run_ends_with_the_table_of_budgets_sorted_by_test() {
 fn filters_exact_skip_and_ignored_work_as_in_cargo_test() {
     let exact = text(&run(&["explicit::parses_a_header", "--exact"], &[]).stdout);
     assert!(exact.contains("test result: ok. 1 passed"), "{exact}");
+    // libtest reads the threads from `RUST_TEST_THREADS` too.
+    let threads = run(
+        &["explicit::parses_a_header", "--exact"],
+        &[("RUST_TEST_THREADS", "1")],
+    );
+    assert!(text(&threads.stdout).contains("test result: ok. 1 passed"));
+    let bad = run(&["--list"], &[("RUST_TEST_THREADS", "0")]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("RUST_TEST_THREADS is `0`, which is not a number of threads"),
+        "{}",
+        text(&bad.stderr)
+    );
     // libtest's spelling since Rust 1.88, beside `--nocapture`.
     let no_capture = text(
         &run(
