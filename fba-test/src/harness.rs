@@ -7,8 +7,9 @@
 //! ```
 //!
 //! runs every `#[memory_budget]` test of its binary with libtest-mimic, so it
-//! keeps the whole `cargo test` command line (filters, `--exact`, `--skip`,
-//! `--list`, `--ignored`, `--test-threads`, `--format json`) and the nextest
+//! keeps the whole `cargo test` command line (one filter or several,
+//! `--exact`, `--skip`, `--list`, `--ignored`, `--test-threads` or
+//! `RUST_TEST_THREADS`, `--no-capture`, `--format json`) and the nextest
 //! contract (`--list --format terse`, `<name> --exact --nocapture`), and
 //! after the run prints one table of every budget: declared, minimum,
 //! headroom, trials and verdict. The table goes to stdout after the summary,
