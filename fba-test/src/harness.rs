@@ -29,16 +29,14 @@ use crate::summary::{self, ReportRow};
 
 /// Runs the budget tests registered in this binary and prints the table.
 pub fn main() -> ExitCode {
-    let (mut args, filters) = arguments(std::env::args_os().collect());
-    if args.test_threads.is_none() {
-        match test_threads(std::env::var_os("RUST_TEST_THREADS")) {
-            Ok(threads) => args.test_threads = threads,
-            Err(error) => {
-                eprintln!("error: {error}");
-                return ExitCode::from(101);
-            }
+    let command_line = std::env::args_os().collect();
+    let (args, filters) = match arguments(command_line, std::env::var_os("RUST_TEST_THREADS")) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(101);
         }
-    }
+    };
     output::harness_starts(matches!(args.format, Some(FormatSetting::Json)));
     let trials: Vec<Trial> = budget_test::registered()
         .map(|registered| {
@@ -69,8 +67,13 @@ pub fn main() -> ExitCode {
 /// The command line, parsed as libtest-mimic does, and the filters when
 /// there are several: libtest runs the tests that match any of its filters
 /// (`cargo test -- parse format`), libtest-mimic takes one. libtest's
-/// `--no-capture` (since Rust 1.88) is libtest-mimic's `--nocapture`.
-fn arguments(mut command_line: Vec<OsString>) -> (Arguments, Option<Vec<String>>) {
+/// `--no-capture` (since Rust 1.88) is libtest-mimic's `--nocapture`, and
+/// `RUST_TEST_THREADS` (`rust_test_threads`) stands for `--test-threads`
+/// when that is not given.
+fn arguments(
+    mut command_line: Vec<OsString>,
+    rust_test_threads: Option<OsString>,
+) -> Result<(Arguments, Option<Vec<String>>), String> {
     let options = command_line
         .iter()
         .position(|argument| argument == "--")
@@ -81,14 +84,19 @@ fn arguments(mut command_line: Vec<OsString>) -> (Arguments, Option<Vec<String>>
         }
     }
     let (filters, rest) = positional(&command_line);
-    if filters.len() < 2 {
-        return (Arguments::from_iter(command_line), None);
+    let (mut args, filters) = if filters.len() < 2 {
+        (Arguments::from_iter(command_line), None)
+    } else {
+        let filters = filters
+            .iter()
+            .map(|filter| filter.to_string_lossy().into_owned())
+            .collect();
+        (Arguments::from_iter(rest), Some(filters))
+    };
+    if args.test_threads.is_none() {
+        args.test_threads = test_threads(rust_test_threads)?;
     }
-    let filters = filters
-        .iter()
-        .map(|filter| filter.to_string_lossy().into_owned())
-        .collect();
-    (Arguments::from_iter(rest), Some(filters))
+    Ok((args, filters))
 }
 
 /// The threads `RUST_TEST_THREADS` asks for, which libtest honours when
@@ -308,10 +316,10 @@ mod tests {
     #[test]
     fn no_capture_is_taken_in_both_spellings() {
         for spelling in ["--nocapture", "--no-capture"] {
-            let (args, _) = arguments(command_line(&["budgets", spelling]));
+            let (args, _) = arguments(command_line(&["budgets", spelling]), None).unwrap();
             assert!(args.nocapture, "{spelling}");
         }
-        let (args, _) = arguments(command_line(&["budgets", "--", "--no-capture"]));
+        let (args, _) = arguments(command_line(&["budgets", "--", "--no-capture"]), None).unwrap();
         assert_eq!(
             args.filter.as_deref(),
             Some("--no-capture"),
@@ -322,6 +330,15 @@ mod tests {
     #[test]
     fn rust_test_threads_gives_the_threads_and_a_bad_value_is_a_sentence() {
         assert_eq!(test_threads(None), Ok(None));
+        let (args, _) = arguments(command_line(&["budgets"]), Some("3".into())).unwrap();
+        assert_eq!(args.test_threads, Some(3));
+        // `--test-threads` wins, and the variable is not read.
+        let (args, _) = arguments(
+            command_line(&["budgets", "--test-threads", "2"]),
+            Some("bad".into()),
+        )
+        .unwrap();
+        assert_eq!(args.test_threads, Some(2));
         assert_eq!(test_threads(Some("1".into())), Ok(Some(1)));
         assert_eq!(test_threads(Some("8".into())), Ok(Some(8)));
         for bad in ["0", "two", "-1", ""] {
@@ -337,7 +354,8 @@ mod tests {
 
     #[test]
     fn one_filter_goes_to_libtest_mimic_as_it_is() {
-        let (args, filters) = arguments(command_line(&["budgets", "parse", "--exact"]));
+        let (args, filters) =
+            arguments(command_line(&["budgets", "parse", "--exact"]), None).unwrap();
         assert_eq!(filters, None);
         assert_eq!(args.filter.as_deref(), Some("parse"));
         assert!(args.exact);
@@ -348,7 +366,7 @@ mod tests {
         let trials = ["a::parse", "a::format", "b::parse_slowly", "b::other"]
             .map(|name| Trial::test(name, || Ok(())));
         let selected = |line: &[&str]| {
-            let (args, filters) = arguments(command_line(line));
+            let (args, filters) = arguments(command_line(line), None).unwrap();
             let args = any_of(args, &filters.expect("two filters or more"), &trials);
             trials
                 .iter()
