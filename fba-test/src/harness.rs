@@ -69,7 +69,7 @@ pub fn main() -> ExitCode {
 /// (`cargo test -- parse format`), libtest-mimic takes one. libtest's
 /// `--no-capture` (since Rust 1.88) is libtest-mimic's `--nocapture`, and
 /// `RUST_TEST_THREADS` (`rust_test_threads`) stands for `--test-threads`
-/// when that is not given.
+/// when that is not given and tests are run, not listed.
 fn arguments(
     mut command_line: Vec<OsString>,
     rust_test_threads: Option<OsString>,
@@ -93,7 +93,8 @@ fn arguments(
             .collect();
         (Arguments::from_iter(rest), Some(filters))
     };
-    if args.test_threads.is_none() {
+    // libtest reads it only to run tests: a listing never fails on it.
+    if args.test_threads.is_none() && !args.list {
         args.test_threads = test_threads(rust_test_threads)?;
     }
     Ok((args, filters))
@@ -285,6 +286,12 @@ mod tests {
             "parse",
             "--skip",
             "slow",
+            "--skip=slower",
+            "--color",
+            "never",
+            "--logfile",
+            "log.txt",
+            "-Zunstable-options",
             "--format=terse",
             "--test-threads",
             "2",
@@ -302,6 +309,12 @@ mod tests {
                 "budgets",
                 "--skip",
                 "slow",
+                "--skip=slower",
+                "--color",
+                "never",
+                "--logfile",
+                "log.txt",
+                "-Zunstable-options",
                 "--format=terse",
                 "--test-threads",
                 "2",
@@ -339,6 +352,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(args.test_threads, Some(2));
+        // A listing does not read it (nextest lists with `--list`).
+        let (args, _) =
+            arguments(command_line(&["budgets", "--list"]), Some("bad".into())).unwrap();
+        assert_eq!(args.test_threads, None);
         assert_eq!(test_threads(Some("1".into())), Ok(Some(1)));
         assert_eq!(test_threads(Some("8".into())), Ok(Some(8)));
         for bad in ["0", "two", "-1", ""] {

@@ -123,19 +123,20 @@ fn a_run_ends_with_the_table_of_budgets_sorted_by_test() {
 fn filters_exact_skip_and_ignored_work_as_in_cargo_test() {
     let exact = text(&run(&["explicit::parses_a_header", "--exact"], &[]).stdout);
     assert!(exact.contains("test result: ok. 1 passed"), "{exact}");
-    // libtest reads the threads from `RUST_TEST_THREADS` too.
-    let threads = run(
+    // libtest reads the threads from `RUST_TEST_THREADS` to run tests, and
+    // not to list them.
+    let bad = run(
         &["explicit::parses_a_header", "--exact"],
-        &[("RUST_TEST_THREADS", "1")],
+        &[("RUST_TEST_THREADS", "0")],
     );
-    assert!(text(&threads.stdout).contains("test result: ok. 1 passed"));
-    let bad = run(&["--list"], &[("RUST_TEST_THREADS", "0")]);
     assert!(!bad.status.success());
     assert!(
         text(&bad.stderr).contains("RUST_TEST_THREADS is `0`, which is not a number of threads"),
         "{}",
         text(&bad.stderr)
     );
+    let listed = run(&["--list"], &[("RUST_TEST_THREADS", "0")]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
     // libtest's spelling since Rust 1.88, beside `--nocapture`.
     let no_capture = text(
         &run(
@@ -191,6 +192,29 @@ fn several_filters_run_the_tests_that_match_any_as_in_cargo_test() {
         listed - (3 + 1 + 2 - 1)
     );
     assert!(stdout.contains(&summary), "{summary}:\n{stdout}");
+    // The listing is of the same tests.
+    let list = text(
+        &run(
+            &["explicit::", "global::", "--skip", "threads", "--list"],
+            &[],
+        )
+        .stdout,
+    );
+    let mut names: Vec<&str> = list
+        .lines()
+        .filter_map(|line| line.strip_suffix(": test"))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "explicit::formats_a_line",
+            "explicit::ignored",
+            "explicit::parses_a_header",
+            "global::collects_numbers",
+            "global::formats_a_greeting",
+        ]
+    );
     let exact = text(
         &run(
             &[
