@@ -71,33 +71,23 @@ pub fn main() -> ExitCode {
 /// `RUST_TEST_THREADS` (`rust_test_threads`) stands for `--test-threads`
 /// when that is not given and tests are run, not listed.
 fn arguments(
-    mut command_line: Vec<OsString>,
+    command_line: Vec<OsString>,
     rust_test_threads: Option<OsString>,
 ) -> Result<(Arguments, Option<Vec<String>>), String> {
-    let options = command_line
+    let (filters, options) = positional(&command_line);
+    let mut args = Arguments::from_iter(options);
+    let mut filters: Vec<String> = filters
         .iter()
-        .position(|argument| argument == "--")
-        .unwrap_or(command_line.len());
-    for argument in &mut command_line[..options] {
-        if argument == "--no-capture" {
-            *argument = OsString::from("--nocapture");
-        }
+        .map(|filter| filter.to_string_lossy().into_owned())
+        .collect();
+    if filters.len() == 1 {
+        args.filter = filters.pop();
     }
-    let (filters, rest) = positional(&command_line);
-    let (mut args, filters) = if filters.len() < 2 {
-        (Arguments::from_iter(command_line), None)
-    } else {
-        let filters = filters
-            .iter()
-            .map(|filter| filter.to_string_lossy().into_owned())
-            .collect();
-        (Arguments::from_iter(rest), Some(filters))
-    };
     // libtest reads it only to run tests: a listing never fails on it.
     if args.test_threads.is_none() && !args.list {
         args.test_threads = test_threads(rust_test_threads)?;
     }
-    Ok((args, filters))
+    Ok((args, (!filters.is_empty()).then_some(filters)))
 }
 
 /// The threads `RUST_TEST_THREADS` asks for, which libtest honours when
@@ -117,9 +107,10 @@ fn test_threads(value: Option<OsString>) -> Result<Option<usize>, String> {
 }
 
 /// The positional arguments of a libtest command line (the filters), and
-/// the command line without them. libtest-mimic's options that take a
-/// value (`--skip X`, `--format X`, `-Z X`, ...) keep it; after `--` every
-/// argument is positional.
+/// the command line without them, for libtest-mimic: its options that take
+/// a value (`--skip X`, `--format X`, `-Z X`, ...) keep it, libtest's
+/// `--no-capture` becomes its `--nocapture`, and after `--` every argument
+/// is positional.
 fn positional(command_line: &[OsString]) -> (Vec<OsString>, Vec<OsString>) {
     const TAKE_A_VALUE: [&str; 5] = [
         "--test-threads",
@@ -143,6 +134,9 @@ fn positional(command_line: &[OsString]) -> (Vec<OsString>, Vec<OsString>) {
         } else {
             if text == "--" {
                 options_end = true;
+            } else if text == "--no-capture" {
+                rest.push(OsString::from("--nocapture"));
+                continue;
             } else if let Some(long) = text.strip_prefix("--") {
                 value_next = !long.contains('=') && TAKE_A_VALUE.contains(&text.as_ref());
             } else {
@@ -160,18 +154,16 @@ fn positional(command_line: &[OsString]) -> (Vec<OsString>, Vec<OsString>) {
 /// does: each test the filters leave out is skipped by its exact name, so
 /// libtest-mimic lists, runs and counts as filtered out exactly those.
 fn any_of(args: Arguments, filters: &[String], trials: &[Trial]) -> Arguments {
-    let matches = |trial: &Trial| {
-        filters.iter().any(|filter| {
-            let one = Arguments {
-                filter: Some(filter.clone()),
-                ..args.clone()
-            };
-            !one.is_filtered_out(trial)
+    let each: Vec<Arguments> = filters
+        .iter()
+        .map(|filter| Arguments {
+            filter: Some(filter.clone()),
+            ..args.clone()
         })
-    };
+        .collect();
     let skip = trials
         .iter()
-        .filter(|trial| !matches(trial))
+        .filter(|trial| each.iter().all(|one| one.is_filtered_out(trial)))
         .map(|trial| trial.name().to_owned())
         .collect();
     Arguments {
@@ -281,7 +273,7 @@ mod tests {
 
     #[test]
     fn the_filters_are_the_positional_arguments_not_the_options_values() {
-        let (filters, rest) = positional(&command_line(&[
+        let line = [
             "budgets",
             "parse",
             "--skip",
@@ -301,28 +293,15 @@ mod tests {
             "--exact",
             "--",
             "--odd-name",
-        ]));
-        assert_eq!(filters, command_line(&["parse", "format", "--odd-name"]));
+        ];
+        let filters = ["parse", "format", "--odd-name"];
+        let options: Vec<&str> = line
+            .into_iter()
+            .filter(|argument| !filters.contains(argument))
+            .collect();
         assert_eq!(
-            rest,
-            command_line(&[
-                "budgets",
-                "--skip",
-                "slow",
-                "--skip=slower",
-                "--color",
-                "never",
-                "--logfile",
-                "log.txt",
-                "-Zunstable-options",
-                "--format=terse",
-                "--test-threads",
-                "2",
-                "-qZ",
-                "unstable-options",
-                "--exact",
-                "--",
-            ])
+            positional(&command_line(&line)),
+            (command_line(&filters), command_line(&options))
         );
     }
 

@@ -525,14 +525,13 @@ fn library(name: &str) -> bool {
             | "fba_test"
             | "backtrace"
             | "test"
-            | "__rustc"
-    ) || name.starts_with("__rust")
-        // The shims `#[global_allocator]` writes into the user's crate, as
-        // Miri names them (`my_crate::_::__rust_alloc`).
-        || name.ends_with("::__rust_alloc")
-        || name.ends_with("::__rust_alloc_zeroed")
-        || name.ends_with("::__rust_realloc")
-        || name.ends_with("::__rust_dealloc")
+            | "__rustc" // std's symbols (`__rust_start_panic`), and the allocator shims
+                        // `#[global_allocator]` writes into the user's crate, which Miri names
+                        // by that path (`my_crate::_::__rust_alloc`).
+    ) || name
+        .rsplit("::")
+        .next()
+        .is_some_and(|last| last.starts_with("__rust"))
         || matches!(
             name,
             "rust_begin_unwind" | "rust_panic" | "rust_eh_personality"
