@@ -24,7 +24,9 @@ fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     let mut command = Command::new(program);
     command
         .current_dir(workspace())
-        .env("CARGO_TARGET_DIR", out_dir().join("target"))
+        // The directory of the workspace's other nested runs: the crates
+        // they share are built and stored once.
+        .env("CARGO_TARGET_DIR", workspace().join("target/fixtures"))
         .env("RUST_BACKTRACE", "0")
         .env_remove("GITHUB_ACTIONS")
         .env_remove("GITHUB_STEP_SUMMARY")

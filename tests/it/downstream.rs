@@ -15,7 +15,6 @@ fn cargo(args: &[&str]) -> (bool, String) {
 fn cargo_with_backtrace(args: &[&str], backtrace: &str) -> (bool, String) {
     nested::cargo(
         &root().join("tests/downstream/Cargo.toml"),
-        "downstream",
         args,
         &[("RUST_BACKTRACE", backtrace)],
     )

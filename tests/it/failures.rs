@@ -143,7 +143,6 @@ fn counts_and_injected_failures_are_judged_and_named_under_cargo_test() {
     let path = report("cargo-test");
     let (success, output) = nested::cargo(
         &manifest(),
-        "failures",
         &["test", "--no-fail-fast", "--", "--nocapture"],
         &[("FBA_REPORT", path.to_str().unwrap())],
     );
@@ -255,12 +254,7 @@ fn counts_and_injected_failures_are_judged_and_named_under_cargo_test() {
 
 #[test]
 fn under_nextest_each_test_is_judged_the_same_in_a_process_of_its_own() {
-    let (success, output) = nested::cargo(
-        &manifest(),
-        "failures",
-        &["nextest", "run", "--no-fail-fast"],
-        &[],
-    );
+    let (success, output) = nested::cargo(&manifest(), &["nextest", "run", "--no-fail-fast"], &[]);
     assert!(!success, "{output}");
     let output = unindented(&output);
     for expected in expected_messages() {
@@ -286,7 +280,6 @@ fn a_body_of_more_allocations_than_the_most_runs_is_sampled_evenly() {
     let path = report("sampled");
     let (success, output) = nested::cargo(
         &manifest(),
-        "failures",
         &[
             "test",
             "--lib",

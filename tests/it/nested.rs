@@ -6,8 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-/// One nested cargo at a time: they share target directories and two cores.
+/// One nested cargo at a time: they share a target directory and two cores.
 static CARGO: Mutex<()> = Mutex::new(());
+
+/// The target directory of every fixture crate, `target/fixtures`. One
+/// directory, not one per fixture: the fixtures depend on the same crates
+/// (fba's own, syn, clap, backtrace...), which are then built and stored
+/// once instead of once per fixture.
+const TARGET: &str = "fixtures";
 
 /// The workspace's root.
 pub(crate) fn root() -> PathBuf {
@@ -16,15 +22,10 @@ pub(crate) fn root() -> PathBuf {
 
 /// Runs `cargo <args>` on the crate of `manifest` (cargo's own options go
 /// before a `--`, the test binary's after it) with target directory
-/// `target/<target>`, without any `FBA_*`, CI or nextest variable of the
+/// `target/fixtures`, without any `FBA_*`, CI or nextest variable of the
 /// outer run, `RUST_BACKTRACE=0`, and then `envs`. Returns whether it
 /// succeeded, and its stdout and stderr.
-pub(crate) fn cargo(
-    manifest: &Path,
-    target: &str,
-    args: &[&str],
-    envs: &[(&str, &str)],
-) -> (bool, String) {
+pub(crate) fn cargo(manifest: &Path, args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
     let _one_at_a_time = CARGO
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -50,7 +51,7 @@ pub(crate) fn cargo(
         }
     }
     command
-        .env("CARGO_TARGET_DIR", root().join("target").join(target))
+        .env("CARGO_TARGET_DIR", root().join("target").join(TARGET))
         .env("RUST_BACKTRACE", "0")
         .envs(envs.iter().copied());
     let output = command.output().expect("cargo runs");

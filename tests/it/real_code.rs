@@ -212,7 +212,6 @@ fn real_code_under_cargo_test() {
     let report = report_path("cargo-test");
     let (success, output) = nested::cargo(
         &manifest(),
-        "real-code",
         &["test", "--", "--show-output"],
         &[("FBA_REPORT", report.to_str().unwrap())],
     );
@@ -225,7 +224,6 @@ fn real_code_under_cargo_nextest() {
     let report = report_path("nextest");
     let (success, output) = nested::cargo(
         &manifest(),
-        "real-code",
         &[
             "nextest",
             "run",
@@ -243,7 +241,6 @@ fn real_code_under_cargo_nextest() {
 fn tokio_test_below_the_attribute_makes_one_test() {
     let (success, output) = nested::cargo(
         &manifest(),
-        "real-code",
         &["test", "--test", "macros", "--", "--list"],
         &[],
     );
@@ -335,7 +332,6 @@ fn update_gives_the_literal_of_rstest_cases_the_largest_need() {
     copy_dir(&source.join("tests"), &copy.join("tests"));
     let (success, output) = nested::cargo(
         &copy.join("Cargo.toml"),
-        "real-code",
         &["test", "--test", "macros", "--", "rstest_tests::fills"],
         &[("FBA_UPDATE", "1")],
     );

@@ -108,7 +108,6 @@ fn over_budget_tests_name_their_sites_and_the_breakdown_under_cargo_test() {
     let path = report("cargo-test");
     let (success, output) = nested::cargo(
         &manifest(),
-        "sites",
         &["test", "--no-fail-fast"],
         &[("FBA_REPORT", path.to_str().unwrap())],
     );
@@ -211,7 +210,6 @@ fn over_budget_tests_name_their_sites_and_the_breakdown_under_cargo_test() {
 fn fba_sites_shows_a_passing_tests_sites_limits_them_and_turns_them_off() {
     let (_, output) = nested::cargo(
         &manifest(),
-        "sites",
         &["test", "--lib", "--", "--nocapture"],
         &[("FBA_SITES", "1")],
     );
@@ -235,23 +233,13 @@ fn fba_sites_shows_a_passing_tests_sites_limits_them_and_turns_them_off() {
         !output.contains(&format!("src/lib.rs:{name} in")),
         "one site of each kind:\n{output}"
     );
-    let (_, output) = nested::cargo(
-        &manifest(),
-        "sites",
-        &["test", "--lib"],
-        &[("FBA_SITES", "0")],
-    );
+    let (_, output) = nested::cargo(&manifest(), &["test", "--lib"], &[("FBA_SITES", "0")]);
     assert!(output.contains("needs 1640 bytes"), "{output}");
     assert!(
         !output.contains("by where it was allocated"),
         "FBA_SITES=0 turns them off:\n{output}"
     );
-    let (_, output) = nested::cargo(
-        &manifest(),
-        "sites",
-        &["test", "--lib"],
-        &[("FBA_SITES", "some")],
-    );
+    let (_, output) = nested::cargo(&manifest(), &["test", "--lib"], &[("FBA_SITES", "some")]);
     assert!(
         output.contains(
             "FBA_SITES=\"some\" is not understood: write how many allocation sites to show"
@@ -265,7 +253,6 @@ fn sites_under_nextest() {
     let path = report("nextest");
     let (success, output) = nested::cargo(
         &manifest(),
-        "sites",
         &[
             "nextest",
             "run",
@@ -303,7 +290,6 @@ fn sites_under_nextest() {
 fn a_release_build_without_debug_info_degrades_to_unknown_places_and_says_why() {
     let (success, output) = nested::cargo(
         &manifest(),
-        "sites",
         &["test", "--release", "--lib"],
         &[("CARGO_PROFILE_RELEASE_DEBUG", "false")],
     );

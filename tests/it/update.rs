@@ -40,7 +40,7 @@ fn copy_fixture(name: &str) -> PathBuf {
 fn cargo_test(crate_dir: &Path, envs: &[(&str, &str)], test_args: &[&str]) -> (bool, String) {
     let mut args = vec!["test", "--"];
     args.extend_from_slice(test_args);
-    nested::cargo(&crate_dir.join("Cargo.toml"), "update-fixture", &args, envs)
+    nested::cargo(&crate_dir.join("Cargo.toml"), &args, envs)
 }
 
 fn source(crate_dir: &Path) -> String {
@@ -267,7 +267,6 @@ fn update_under_nextest_gives_a_shared_literal_the_largest_value_its_tests_need(
     // Each test in a process of its own, both at once.
     let (success, output) = nested::cargo(
         &copy.join("Cargo.toml"),
-        "update-fixture",
         &[
             "nextest",
             "run",

@@ -44,7 +44,10 @@ fn tools() {
 }
 
 /// `cargo <args>` on the manifest `manifest` (relative to the workspace),
-/// with armv7's linker and runner, no `FBA_*` of the outer run, and `envs`.
+/// in the target directory `target/<target_dir>`, with armv7's linker and
+/// runner, no `FBA_*` of the outer run, and `envs`. The workspace's runs use
+/// `target/fixtures`, the directory of its own fixture runs, so the crates
+/// built for the host there are not built and stored a second time.
 fn cargo(manifest: &str, target_dir: &str, args: &[&str], envs: &[(&str, &str)]) -> (bool, String) {
     let _one_at_a_time = CARGO
         .lock()
@@ -102,7 +105,7 @@ fn budget_rows(target: Option<&str>) -> BTreeMap<String, serde_json::Value> {
     }
     let (success, output) = cargo(
         "Cargo.toml",
-        "device",
+        "fixtures",
         &args,
         &[("FBA_REPORT", report.to_str().unwrap())],
     );
@@ -129,7 +132,7 @@ fn exact_numbers_of_both_widths_hold_on_armv7_under_cargo_test_and_nextest() {
     tools();
     let (success, output) = cargo(
         "Cargo.toml",
-        "device",
+        "fixtures",
         &[
             "test", "--target", ARMV7, "--test", "global", "--", "widths::",
         ],
@@ -141,7 +144,7 @@ fn exact_numbers_of_both_widths_hold_on_armv7_under_cargo_test_and_nextest() {
     );
     let (success, output) = cargo(
         "Cargo.toml",
-        "device",
+        "fixtures",
         &[
             "nextest",
             "run",
@@ -218,7 +221,7 @@ fn the_budget_harness_on_armv7_and_on_the_host_say_what_each_measured_for() {
     assert!(shown >= 4, "{section}");
     let (success, output) = cargo(
         "Cargo.toml",
-        "device",
+        "fixtures",
         &["nextest", "run", "--target", ARMV7, "--test", "budgets"],
         &[],
     );
@@ -243,12 +246,12 @@ fn verify_runs_its_children_through_fba_runner_and_says_to_set_it() {
     ];
     let (success, output) = cargo(
         "Cargo.toml",
-        "device",
+        "fixtures",
         &args,
         &[("FBA_VERIFY", "1"), ("FBA_RUNNER", RUNNER)],
     );
     assert!(success, "{output}");
-    let (success, output) = cargo("Cargo.toml", "device", &args, &[("FBA_VERIFY", "1")]);
+    let (success, output) = cargo("Cargo.toml", "fixtures", &args, &[("FBA_VERIFY", "1")]);
     assert!(!success, "{output}");
     assert!(
         output.contains(&format!(
@@ -258,7 +261,7 @@ fn verify_runs_its_children_through_fba_runner_and_says_to_set_it() {
     );
     let (success, output) = cargo(
         "Cargo.toml",
-        "device",
+        "fixtures",
         &args,
         &[("FBA_VERIFY", "1"), ("FBA_RUNNER", "qemu-nope -L x")],
     );
