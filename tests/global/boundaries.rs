@@ -122,3 +122,24 @@ fn what_the_warm_up_leaves_is_one_time_state_not_part_of_the_minimum() {
     );
     assert_eq!(m.state, fba::MeasuredState::SteadyState);
 }
+
+#[test]
+fn what_the_body_prints_under_cargo_tests_output_capture_is_not_charged() {
+    // Under `cargo test` (without --no-capture) a print appends to libtest's
+    // capture buffer, which grows in every run as the text adds up: it is
+    // the harness's, and a body that prints must still be judged, with the
+    // minimum of what it allocates itself. (With --no-capture the line goes
+    // to stdout, whose buffer libtest's own output already allocated.)
+    let line = "x".repeat(100);
+    let m = measure_global(4096, || {
+        let fields = vec![0u32; 10];
+        println!("{line} {}", fields.len());
+    });
+    assert!(m.passed(), "{m:?}");
+    // The body's one block: 10 `u32`s.
+    assert_eq!(m.minimum, Some(10 * 4), "{m:?}");
+    // The capture's first block, allocated by the warm-up's print and moved
+    // out when the next run grew it, is not the body's one-time state.
+    let one_time = m.one_time.expect("global mode reports one-time state");
+    assert_eq!((one_time.count, one_time.bytes), (0, 0), "{one_time:?}");
+}

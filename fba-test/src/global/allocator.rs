@@ -4,6 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ptr;
 
+use super::capture;
 use super::region::{self, Region};
 use super::scope;
 
@@ -119,6 +120,9 @@ impl<A: GlobalAlloc> GlobalBudget<A> {
 // calling thread outside any budget (so what it allocates goes to `inner`,
 // never back into the region), the stack captured before the mutex is taken
 // (so no thread holds it while it allocates more than a push), inside
+// `catch_unwind`. A `realloc` that brings a block across a budget's boundary
+// looks at the stack too (`capture::is_printing`), the same way: outside any
+// budget, no lock of ours held while the backtrace crate's is taken, inside
 // `catch_unwind`.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for GlobalBudget<A> {
     #[inline]
@@ -238,6 +242,31 @@ impl<A: GlobalAlloc> GlobalBudget<A> {
                 owner.resized(new_layout, used_before);
                 moved
             }
+            // libtest's output capture growing inside a budget: the
+            // harness's buffer, kept with the wrapped allocator.
+            (owner, Some(_)) if capture::is_printing() => match owner {
+                // SAFETY: not in any region, so it came from `inner`.
+                None => unsafe { self.inner.realloc(block, layout, new_size) },
+                Some(owner) => {
+                    capture::moved_out(layout);
+                    // SAFETY: `new_size` with `layout`'s alignment is a valid
+                    // layout (`realloc`'s contract).
+                    let new_layout =
+                        unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+                    // SAFETY: `new_layout` is valid and non-zero.
+                    let moved = unsafe { self.inner.alloc(new_layout) };
+                    if !moved.is_null() {
+                        // SAFETY: both blocks are live and distinct; the
+                        // copy is the smaller of the two sizes; the block is
+                        // the owner region's.
+                        unsafe {
+                            ptr::copy_nonoverlapping(block, moved, layout.size().min(new_size));
+                            Self::dealloc_in(owner, block, layout);
+                        }
+                    }
+                    moved
+                }
+            },
             // Across the boundary of a budget: allocate where the calling
             // thread allocates now, copy, free where the block came from.
             _ => {

@@ -97,6 +97,9 @@ pub(crate) fn measure<R: Outcome>(
         };
         return (measurement, None);
     }
+    // What the output capture moved out for an earlier test on this thread
+    // is not this one's.
+    drop(super::capture::take_moved_out());
     // The first run in this process: the warm-up (and, cold, the run whose
     // result the test returns).
     let (first, result) = match observe(&plan, &mut body, Printing::Trial) {
@@ -235,7 +238,10 @@ fn steady_runs<R: Outcome>(
             observed: run,
         });
     }
-    measurement.one_time = Some(warm_up.one_time_state(&runs[0].observed));
+    // The output capture's block, first allocated by the warm-up's prints
+    // and moved out when a later run grew it, is the harness's.
+    let capture = super::capture::take_moved_out();
+    measurement.one_time = Some(warm_up.one_time_state(&runs[0].observed, &capture));
     Ok(runs)
 }
 
@@ -259,7 +265,7 @@ fn first_runs(
         usable(&first, Some("a fresh process"))?;
         usable(&second, Some("a second run in a fresh process"))?;
         if measurement.one_time.is_none() {
-            measurement.one_time = Some(first.one_time_state(&second));
+            measurement.one_time = Some(first.one_time_state(&second, &[]));
         }
         // What the first run left alive beyond the one-time state is what
         // every run leaves: the second run's.

@@ -15,6 +15,7 @@
 #![allow(unsafe_code)]
 
 mod allocator;
+mod capture;
 mod child;
 mod escapes;
 mod measure;

@@ -257,10 +257,17 @@ impl Observed {
     }
 
     /// What this first run left alive and a second run, `again`, did not:
-    /// the one-time state.
-    pub(crate) fn one_time_state(&self, again: &Observed) -> Blocks {
+    /// the one-time state, less `harness`, blocks of it that were libtest's
+    /// output capture.
+    pub(crate) fn one_time_state(&self, again: &Observed, harness: &[Layout]) -> Blocks {
+        let bytes = harness.iter().map(Layout::size).sum::<usize>();
         match self.left_alive_beyond(again) {
-            Some(layouts) => {
+            Some(mut layouts) => {
+                for block in harness {
+                    if let Some(index) = layouts.iter().position(|layout| layout == block) {
+                        layouts.remove(index);
+                    }
+                }
                 let bytes = layouts.iter().map(Layout::size).sum();
                 let count = layouts.len();
                 let first = layouts.into_iter().take(LISTED_LAYOUTS).collect();
@@ -270,8 +277,12 @@ impl Observed {
             None => Blocks::new(
                 self.stats
                     .live_allocations
-                    .saturating_sub(again.stats.live_allocations),
-                self.stats.live_bytes.saturating_sub(again.stats.live_bytes),
+                    .saturating_sub(again.stats.live_allocations)
+                    .saturating_sub(harness.len()),
+                self.stats
+                    .live_bytes
+                    .saturating_sub(again.stats.live_bytes)
+                    .saturating_sub(bytes),
                 Vec::new(),
             ),
         }
