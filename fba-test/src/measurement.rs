@@ -122,6 +122,12 @@ pub struct AllocationSite {
     /// The place: the first frame in the user's code, `None` when no frame
     /// could be named.
     pub frame: Option<Frame>,
+    /// Where the package's own code called the dependency that allocated,
+    /// when `frame` is in a dependency's source (a crate from a registry or
+    /// a git checkout, such as serde_json's): the first frame after it that
+    /// is not. `None` when `frame` is the package's own, or no caller is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Frame>,
     /// The whole stack of the first of the blocks, innermost first.
     pub frames: Vec<Frame>,
 }

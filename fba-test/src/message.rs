@@ -5,7 +5,9 @@ use fba_core::Breakdown;
 
 use crate::count_budget;
 use crate::injection::{InjectedFailure, InjectedOutcome, Injection};
-use crate::measurement::{AllocationSite, Blocks, MeasuredState, Measurement, Sites, Verdict};
+use crate::measurement::{
+    AllocationSite, Blocks, Frame, MeasuredState, Measurement, Sites, Verdict,
+};
 
 /// Where a budget is declared, for messages that point at it.
 #[derive(Clone, Copy, Debug)]
@@ -489,23 +491,37 @@ pub(crate) fn sites_text(sites: &Sites, shown: Option<usize>, mark: usize) -> St
     text
 }
 
-/// `1024 bytes in 1 block at src/lib.rs:12 in my_crate::make_buffer`.
+/// `1024 bytes in 1 block at src/lib.rs:12 in my_crate::make_buffer`, and
+/// for a block a dependency allocated, `, called from src/lib.rs:30 in
+/// my_crate::load`.
 fn site_line(site: &AllocationSite) -> String {
     let place = match &site.frame {
         None => " at <unknown>".to_owned(),
-        Some(frame) => {
-            let function = frame.function.as_deref().unwrap_or("<unknown>");
-            match (&frame.file, frame.line) {
-                (Some(file), Some(line)) => format!(" at {file}:{line} in {function}"),
-                _ => format!(" in {function}"),
-            }
+        Some(frame) if frame.line.is_some() && frame.file.is_some() => {
+            format!(" at {}", frame_text(frame))
         }
+        Some(frame) => format!(" in {}", frame_text(frame)),
     };
+    let caller = site
+        .caller
+        .as_ref()
+        .map(|frame| format!(", called from {}", frame_text(frame)))
+        .unwrap_or_default();
     format!(
-        "{} bytes in {}{place}",
+        "{} bytes in {}{place}{caller}",
         site.bytes,
         plural(site.blocks, "block")
     )
+}
+
+/// `src/lib.rs:12 in my_crate::make_buffer`, or the function alone without
+/// a line.
+fn frame_text(frame: &Frame) -> String {
+    let function = frame.function.as_deref().unwrap_or("<unknown>");
+    match (&frame.file, frame.line) {
+        (Some(file), Some(line)) => format!("{file}:{line} in {function}"),
+        _ => function.to_owned(),
+    }
 }
 
 /// The panic message of a passing test whose budget is far above its
@@ -762,6 +778,7 @@ mod tests {
                 file: place.map(|(file, _)| file.to_owned()),
                 line: place.map(|(_, line)| line),
             }),
+            caller: None,
             frames: Vec::new(),
         }
     }
@@ -821,6 +838,36 @@ mod tests {
              8 bytes in 1 block at <unknown>\n\
              (places need debug info: `[profile.test] debug = true` is the default; for a --release test build \
              set `[profile.release] debug = \"line-tables-only\"`)"
+        );
+    }
+
+    #[test]
+    fn a_site_in_a_dependency_names_the_packages_line_that_called_it() {
+        let frame = |function: &str, file: &str, line: u32| Frame {
+            function: Some(function.to_owned()),
+            file: Some(file.to_owned()),
+            line: Some(line),
+        };
+        let json = "/home/u/.cargo/registry/src/index.crates.io-1/serde_json-1.0.0/src/read.rs";
+        let sites = Sites {
+            live: vec![AllocationSite {
+                caller: Some(frame("app::load", "src/lib.rs", 30)),
+                ..site(
+                    256,
+                    2,
+                    Some(("serde_json::read::parse_str", Some((json, 7)))),
+                )
+            }],
+            freed: Vec::new(),
+            high_water_mark: 256,
+            lines: true,
+        };
+        assert_eq!(
+            sites_text(&sites, None, 256),
+            format!(
+                "\nlive at the high-water mark, by where it was allocated:\n  \
+                 256 bytes in 2 blocks at {json}:7 in serde_json::read::parse_str, called from src/lib.rs:30 in app::load"
+            )
         );
     }
 

@@ -428,20 +428,35 @@ impl Stacks {
     /// The sites of `pieces`, largest first.
     fn group(&mut self, pieces: &[Piece]) -> Vec<AllocationSite> {
         let mut sites: Vec<AllocationSite> = Vec::new();
-        let mut by_place: HashMap<Option<Frame>, usize> = HashMap::new();
+        let mut by_place: HashMap<(Option<Frame>, Option<Frame>), usize> = HashMap::new();
         for (bytes, stack) in pieces {
             let (frame, frames) = self.place(*stack);
-            match by_place.get(&frame) {
+            let caller = frame
+                .as_ref()
+                .filter(|frame| frame.file.as_deref().is_some_and(dependency_file))
+                .and_then(|frame| {
+                    let at = frames.iter().position(|each| each == frame)?;
+                    frames[at + 1..]
+                        .iter()
+                        .find(|each| {
+                            users(each) && !each.file.as_deref().is_some_and(dependency_file)
+                        })
+                        .cloned()
+                });
+            let key = (frame, caller);
+            match by_place.get(&key) {
                 Some(&index) => {
                     sites[index].bytes += bytes;
                     sites[index].blocks += 1;
                 }
                 None => {
-                    by_place.insert(frame.clone(), sites.len());
+                    by_place.insert(key.clone(), sites.len());
+                    let (frame, caller) = key;
                     sites.push(AllocationSite {
                         bytes: *bytes,
                         blocks: 1,
                         frame,
+                        caller,
                         frames,
                     });
                 }
@@ -449,10 +464,14 @@ impl Stacks {
         }
         sites.sort_by(|a, b| {
             b.bytes.cmp(&a.bytes).then_with(|| {
-                a.frame
-                    .as_ref()
-                    .map(place_key)
-                    .cmp(&b.frame.as_ref().map(place_key))
+                (
+                    a.frame.as_ref().map(place_key),
+                    a.caller.as_ref().map(place_key),
+                )
+                    .cmp(&(
+                        b.frame.as_ref().map(place_key),
+                        b.caller.as_ref().map(place_key),
+                    ))
             })
         });
         sites
@@ -536,6 +555,13 @@ fn library(name: &str) -> bool {
             name,
             "rust_begin_unwind" | "rust_panic" | "rust_eh_personality"
         )
+}
+
+/// Source files of dependencies that cargo downloaded: a registry's crates
+/// (`~/.cargo/registry/src/..`) and git checkouts (`~/.cargo/git/checkouts/..`).
+fn dependency_file(file: &str) -> bool {
+    let file = file.replace('\\', "/");
+    file.contains("/registry/src/") || file.contains("/git/checkouts/")
 }
 
 /// Source files of those libraries: the standard library's, and the
@@ -629,6 +655,20 @@ mod tests {
             ("start_thread", None),
         ] {
             assert!(!users(&frame(name, file)), "{name} in {file:?}");
+        }
+        for file in [
+            "/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/serde_json-1.0.145/src/de.rs",
+            "/home/u/.cargo/git/checkouts/regex-4f0a1c2e/a1b2c3d/regex-automata/src/nfa.rs",
+            r"C:\Users\u\.cargo\registry\src\index.crates.io-1\bytes-1.0.0\src\lib.rs",
+        ] {
+            assert!(dependency_file(file), "{file}");
+        }
+        for file in [
+            "src/lib.rs",
+            "tests/real.rs",
+            "/work/app/crates/parser/src/lib.rs",
+        ] {
+            assert!(!dependency_file(file), "{file}");
         }
         assert!(
             !library_file("/work/backtrace-demo/src/lib.rs"),
