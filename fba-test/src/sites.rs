@@ -431,18 +431,7 @@ impl Stacks {
         let mut by_place: HashMap<(Option<Frame>, Option<Frame>), usize> = HashMap::new();
         for (bytes, stack) in pieces {
             let (frame, frames) = self.place(*stack);
-            let caller = frame
-                .as_ref()
-                .filter(|frame| frame.file.as_deref().is_some_and(dependency_file))
-                .and_then(|frame| {
-                    let at = frames.iter().position(|each| each == frame)?;
-                    frames[at + 1..]
-                        .iter()
-                        .find(|each| {
-                            users(each) && !each.file.as_deref().is_some_and(dependency_file)
-                        })
-                        .cloned()
-                });
+            let caller = frame.as_ref().and_then(|frame| caller(frame, &frames));
             let key = (frame, caller);
             match by_place.get(&key) {
                 Some(&index) => {
@@ -476,6 +465,21 @@ impl Stacks {
         });
         sites
     }
+}
+
+/// Where the package's own code called the dependency that `place` is in:
+/// the first frame of the package's after it in `frames` (innermost first).
+/// `None` when `place` is not in a dependency's source.
+fn caller(place: &Frame, frames: &[Frame]) -> Option<Frame> {
+    let in_dependency = |frame: &Frame| frame.file.as_deref().is_some_and(dependency_file);
+    if !in_dependency(place) {
+        return None;
+    }
+    let at = frames.iter().position(|frame| frame == place)?;
+    frames[at + 1..]
+        .iter()
+        .find(|frame| users(frame) && !in_dependency(frame))
+        .cloned()
 }
 
 fn place_key(frame: &Frame) -> (Option<&str>, Option<u32>, Option<&str>) {
@@ -674,6 +678,39 @@ mod tests {
             !library_file("/work/backtrace-demo/src/lib.rs"),
             "a crate named like a library is the user's"
         );
+    }
+
+    #[test]
+    fn a_place_in_a_dependency_has_the_packages_first_frame_after_it_as_caller() {
+        let frame = |function: &str, file: &str| Frame {
+            function: Some(function.to_owned()),
+            file: Some(file.to_owned()),
+            line: Some(1),
+        };
+        let registry = "/home/u/.cargo/registry/src/index.crates.io-1";
+        let grow = frame(
+            "alloc::raw_vec::finish_grow",
+            "/rustc/59807616e1fa2540724bfbac14d7976d7e4a3860/library/alloc/src/raw_vec.rs",
+        );
+        let nfa = frame(
+            "regex_automata::nfa::Inner::add",
+            &format!("{registry}/regex-automata-0.4.19/src/nfa.rs"),
+        );
+        let builder = frame(
+            "regex::builders::Builder::build",
+            &format!("{registry}/regex-1.12.2/src/builders.rs"),
+        );
+        let test = frame("app::tests::dates", "src/lib.rs");
+        let frames = [grow, nfa.clone(), builder, test.clone()];
+        // The place is the first frame outside the libraries: regex-automata's.
+        let place = frames.iter().find(|frame| users(frame)).unwrap();
+        assert_eq!(place, &nfa);
+        // The caller skips the other dependency (regex) to the package's test.
+        assert_eq!(caller(place, &frames), Some(test.clone()));
+        // A place in the package's own code has no caller.
+        assert_eq!(caller(&test, &frames), None);
+        // Nor does a dependency's place that nothing of the package called.
+        assert_eq!(caller(&nfa, &frames[..3]), None);
     }
 
     /// A block's events, for a buffer whose start is offset 0.
