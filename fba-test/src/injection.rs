@@ -91,6 +91,9 @@ pub struct InjectedFailure {
     pub layout: Option<Layout>,
     /// Where it was made: the first frame in the user's code.
     pub site: Option<Frame>,
+    /// Where the package's own code called the dependency `site` is in, when
+    /// it is a dependency's (a registry crate's, a git checkout's).
+    pub caller: Option<Frame>,
     /// The whole stack of the allocation, innermost first.
     pub frames: Vec<Frame>,
     /// What the run did instead of handling it.
@@ -367,6 +370,7 @@ pub(crate) fn inject(
             index,
             layout: None,
             site: None,
+            caller: None,
             frames: Vec::new(),
             outcome,
         })
@@ -385,6 +389,7 @@ pub(crate) fn inject(
             {
                 failure.layout = Some(picked.layout);
                 failure.site = picked.frame;
+                failure.caller = picked.caller;
                 failure.frames = picked.frames;
             }
         }

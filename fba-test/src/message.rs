@@ -382,12 +382,9 @@ fn injected_failure(failure: &InjectedFailure, allocations: usize) -> String {
         text += &format!(" ({} bytes, align {})", layout.size(), layout.align());
     }
     if let Some(frame) = &failure.site {
-        let function = frame.function.as_deref().unwrap_or("<unknown>");
-        match (&frame.file, frame.line) {
-            (Some(file), Some(line)) => text += &format!(" at {file}:{line} in {function}"),
-            _ => text += &format!(" in {function}"),
-        }
+        text += &place_text(frame);
     }
+    text += &caller_text(failure.caller.as_ref());
     text += &match &failure.outcome {
         InjectedOutcome::Panicked { message } => {
             format!(" is not handled: the body panicked: {}", indented(message))
@@ -497,21 +494,30 @@ pub(crate) fn sites_text(sites: &Sites, shown: Option<usize>, mark: usize) -> St
 fn site_line(site: &AllocationSite) -> String {
     let place = match &site.frame {
         None => " at <unknown>".to_owned(),
-        Some(frame) if frame.line.is_some() && frame.file.is_some() => {
-            format!(" at {}", frame_text(frame))
-        }
-        Some(frame) => format!(" in {}", frame_text(frame)),
+        Some(frame) => place_text(frame),
     };
-    let caller = site
-        .caller
-        .as_ref()
-        .map(|frame| format!(", called from {}", frame_text(frame)))
-        .unwrap_or_default();
     format!(
-        "{} bytes in {}{place}{caller}",
+        "{} bytes in {}{place}{}",
         site.bytes,
-        plural(site.blocks, "block")
+        plural(site.blocks, "block"),
+        caller_text(site.caller.as_ref())
     )
+}
+
+/// ` at src/lib.rs:12 in my_crate::make_buffer`, or ` in my_crate::make_buffer`
+/// without a line.
+fn place_text(frame: &Frame) -> String {
+    match (&frame.file, frame.line) {
+        (Some(_), Some(_)) => format!(" at {}", frame_text(frame)),
+        _ => format!(" in {}", frame_text(frame)),
+    }
+}
+
+/// `, called from src/lib.rs:30 in my_crate::load`, or nothing.
+fn caller_text(caller: Option<&Frame>) -> String {
+    caller
+        .map(|frame| format!(", called from {}", frame_text(frame)))
+        .unwrap_or_default()
 }
 
 /// `src/lib.rs:12 in my_crate::make_buffer`, or the function alone without
@@ -867,6 +873,33 @@ mod tests {
             format!(
                 "\nlive at the high-water mark, by where it was allocated:\n  \
                  256 bytes in 2 blocks at {json}:7 in serde_json::read::parse_str, called from src/lib.rs:30 in app::load"
+            )
+        );
+    }
+
+    #[test]
+    fn an_injected_failure_in_a_dependency_names_the_packages_line_that_called_it() {
+        let frame = |function: &str, file: &str, line: u32| Frame {
+            function: Some(function.to_owned()),
+            file: Some(file.to_owned()),
+            line: Some(line),
+        };
+        let json = "/home/u/.cargo/registry/src/index.crates.io-1/serde_json-1.0.0/src/de.rs";
+        let failure = InjectedFailure {
+            index: 2,
+            layout: Some(Layout::new::<[u64; 16]>()),
+            site: Some(frame("serde_json::de::from_str", json, 114)),
+            caller: Some(frame("app::load", "src/lib.rs", 30)),
+            frames: Vec::new(),
+            outcome: InjectedOutcome::Panicked {
+                message: "out of memory".to_owned(),
+            },
+        };
+        assert_eq!(
+            injected_failure(&failure, 3),
+            format!(
+                "allocation 2 of 3 (128 bytes, align 8) at {json}:114 in serde_json::de::from_str, \
+                 called from src/lib.rs:30 in app::load is not handled: the body panicked: out of memory"
             )
         );
     }

@@ -326,8 +326,10 @@ pub(crate) fn sites(record: Record, high_water: usize) -> Sites {
 pub(crate) struct Picked {
     pub(crate) ordinal: usize,
     pub(crate) layout: Layout,
-    /// The first frame in the user's code, and the whole stack.
+    /// The first frame in the user's code, where the package's own code
+    /// called it when it is a dependency's ([`caller`]), and the whole stack.
     pub(crate) frame: Option<Frame>,
+    pub(crate) caller: Option<Frame>,
     pub(crate) frames: Vec<Frame>,
 }
 
@@ -347,6 +349,7 @@ pub(crate) fn picked(record: Record) -> Vec<Picked> {
                 picked.push(Picked {
                     ordinal,
                     layout: Layout::from_size_align(size, align).unwrap_or(Layout::new::<u8>()),
+                    caller: frame.as_ref().and_then(|frame| caller(frame, &frames)),
                     frame,
                     frames,
                 });
