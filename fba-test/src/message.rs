@@ -847,17 +847,21 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_site_in_a_dependency_names_the_packages_line_that_called_it() {
-        let frame = |function: &str, file: &str, line: u32| Frame {
+    /// A frame of `function` at `file:line`.
+    fn frame_at(function: &str, file: &str, line: u32) -> Frame {
+        Frame {
             function: Some(function.to_owned()),
             file: Some(file.to_owned()),
             line: Some(line),
-        };
+        }
+    }
+
+    #[test]
+    fn a_site_in_a_dependency_names_the_packages_line_that_called_it() {
         let json = "/home/u/.cargo/registry/src/index.crates.io-1/serde_json-1.0.0/src/read.rs";
         let sites = Sites {
             live: vec![AllocationSite {
-                caller: Some(frame("app::load", "src/lib.rs", 30)),
+                caller: Some(frame_at("app::load", "src/lib.rs", 30)),
                 ..site(
                     256,
                     2,
@@ -879,17 +883,12 @@ mod tests {
 
     #[test]
     fn an_injected_failure_in_a_dependency_names_the_packages_line_that_called_it() {
-        let frame = |function: &str, file: &str, line: u32| Frame {
-            function: Some(function.to_owned()),
-            file: Some(file.to_owned()),
-            line: Some(line),
-        };
         let json = "/home/u/.cargo/registry/src/index.crates.io-1/serde_json-1.0.0/src/de.rs";
         let failure = InjectedFailure {
             index: 2,
             layout: Some(Layout::new::<[u64; 16]>()),
-            site: Some(frame("serde_json::de::from_str", json, 114)),
-            caller: Some(frame("app::load", "src/lib.rs", 30)),
+            site: Some(frame_at("serde_json::de::from_str", json, 114)),
+            caller: Some(frame_at("app::load", "src/lib.rs", 30)),
             frames: Vec::new(),
             outcome: InjectedOutcome::Panicked {
                 message: "out of memory".to_owned(),

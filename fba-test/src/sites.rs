@@ -345,12 +345,16 @@ pub(crate) fn picked(record: Record) -> Vec<Picked> {
         {
             ordinal += 1;
             if stack.is_some() {
-                let (frame, frames) = stacks.place(stack);
+                let Located {
+                    frame,
+                    caller,
+                    frames,
+                } = stacks.place(stack);
                 picked.push(Picked {
                     ordinal,
                     layout: Layout::from_size_align(size, align).unwrap_or(Layout::new::<u8>()),
-                    caller: frame.as_ref().and_then(|frame| caller(frame, &frames)),
                     frame,
+                    caller,
                     frames,
                 });
             }
@@ -359,10 +363,20 @@ pub(crate) fn picked(record: Record) -> Vec<Picked> {
     picked
 }
 
+/// Where a stack allocated: its place (the first frame in the user's code),
+/// the package's frame that called it when the place is a dependency's
+/// ([`caller`]), and the whole stack.
+#[derive(Clone, Default)]
+struct Located {
+    frame: Option<Frame>,
+    caller: Option<Frame>,
+    frames: Vec<Frame>,
+}
+
 /// Stacks, resolved once per distinct list of instruction pointers.
 struct Stacks {
     pub(crate) stacks: Vec<Backtrace>,
-    resolved: HashMap<Vec<usize>, (Option<Frame>, Vec<Frame>)>,
+    resolved: HashMap<Vec<usize>, Located>,
     /// The package's directory: files inside it are shown relative to it.
     root: Option<std::path::PathBuf>,
 }
@@ -383,10 +397,10 @@ impl Stacks {
         }
     }
 
-    /// The place and the frames of stack `id`.
-    fn place(&mut self, id: Option<usize>) -> (Option<Frame>, Vec<Frame>) {
+    /// Where stack `id` allocated.
+    fn place(&mut self, id: Option<usize>) -> Located {
         let Some(stack) = id.and_then(|id| self.stacks.get(id)) else {
-            return (None, Vec::new());
+            return Located::default();
         };
         let key: Vec<usize> = stack
             .frames()
@@ -412,8 +426,12 @@ impl Stacks {
             .skip_while(|frame| frame.function.as_deref().is_none_or(machinery))
             .take(MAX_FRAMES)
             .collect();
-        let place = frames.iter().find(|frame| users(frame)).cloned();
-        let found = (place, frames);
+        let frame = frames.iter().find(|frame| users(frame)).cloned();
+        let found = Located {
+            caller: frame.as_ref().and_then(|frame| caller(frame, &frames)),
+            frame,
+            frames,
+        };
         self.resolved.insert(key, found.clone());
         found
     }
@@ -433,8 +451,11 @@ impl Stacks {
         let mut sites: Vec<AllocationSite> = Vec::new();
         let mut by_place: HashMap<(Option<Frame>, Option<Frame>), usize> = HashMap::new();
         for (bytes, stack) in pieces {
-            let (frame, frames) = self.place(*stack);
-            let caller = frame.as_ref().and_then(|frame| caller(frame, &frames));
+            let Located {
+                frame,
+                caller,
+                frames,
+            } = self.place(*stack);
             let key = (frame, caller);
             match by_place.get(&key) {
                 Some(&index) => {

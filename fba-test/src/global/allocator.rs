@@ -243,30 +243,15 @@ impl<A: GlobalAlloc> GlobalBudget<A> {
                 moved
             }
             // libtest's output capture growing inside a budget: the
-            // harness's buffer, kept with the wrapped allocator.
-            (owner, Some(_)) if capture::is_printing() => match owner {
-                // SAFETY: not in any region, so it came from `inner`.
-                None => unsafe { self.inner.realloc(block, layout, new_size) },
-                Some(owner) => {
+            // harness's buffer, grown as if the thread were in no budget (kept
+            // with `inner`, or moved out of the region it came from).
+            (owner, Some(_)) if capture::is_printing() => {
+                if owner.is_some() {
                     capture::moved_out(layout);
-                    // SAFETY: `new_size` with `layout`'s alignment is a valid
-                    // layout (`realloc`'s contract).
-                    let new_layout =
-                        unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
-                    // SAFETY: `new_layout` is valid and non-zero.
-                    let moved = unsafe { self.inner.alloc(new_layout) };
-                    if !moved.is_null() {
-                        // SAFETY: both blocks are live and distinct; the
-                        // copy is the smaller of the two sizes; the block is
-                        // the owner region's.
-                        unsafe {
-                            ptr::copy_nonoverlapping(block, moved, layout.size().min(new_size));
-                            Self::dealloc_in(owner, block, layout);
-                        }
-                    }
-                    moved
                 }
-            },
+                // SAFETY: the caller's block and layouts.
+                scope::suspended(|| unsafe { self.realloc(block, layout, new_size) })
+            }
             // Across the boundary of a budget: allocate where the calling
             // thread allocates now, copy, free where the block came from.
             _ => {

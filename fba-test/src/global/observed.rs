@@ -260,7 +260,6 @@ impl Observed {
     /// the one-time state, less `harness`, blocks of it that were libtest's
     /// output capture.
     pub(crate) fn one_time_state(&self, again: &Observed, harness: &[Layout]) -> Blocks {
-        let bytes = harness.iter().map(Layout::size).sum::<usize>();
         match self.left_alive_beyond(again) {
             Some(mut layouts) => {
                 for block in harness {
@@ -282,7 +281,7 @@ impl Observed {
                 self.stats
                     .live_bytes
                     .saturating_sub(again.stats.live_bytes)
-                    .saturating_sub(bytes),
+                    .saturating_sub(harness.iter().map(Layout::size).sum()),
                 Vec::new(),
             ),
         }
